@@ -1,0 +1,220 @@
+# cython: language_level=3
+"""VAD hysteresis kernel (SPEC 3.2): probabilities in, speaking flags and START/END decisions out.
+
+One kernel serves every VAD backend.  It follows the LiveKit silero plugin's rule
+(``livekit/plugins/silero/vad.py``): a window is speech when its smoothed probability is
+>= ``activation_threshold``, or > ``deactivation_threshold`` while speaking; speech starts after
+``min_speech`` consecutive speech windows and ends after ``min_silence`` consecutive non-speech
+windows.  The Pipecat ``min_volume`` gate (RMS of the window) can veto speech.  Durations arrive
+as whole windows (converted once in Python); time is an int64 sample count.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+from _common cimport (
+    EV_END_OF_SPEECH,
+    EV_START_OF_SPEECH,
+    WF_END,
+    WF_RAW_SPEECH,
+    WF_SPEAKING,
+    WF_START,
+)
+
+
+cdef struct HystState:
+    # configuration
+    int64_t window_size
+    int64_t min_speech_windows
+    int64_t min_silence_windows
+    float activation
+    float deactivation
+    float alpha
+    float beta          # 1 - alpha, so the smoothing stays in float arithmetic
+    float min_volume
+    # state
+    float p_smooth
+    int has_prev
+    int speaking
+    int64_t speech_run
+    int64_t silence_run
+
+
+cdef int64_t _process(HystState* s, const float* probs, const float* rms, int64_t n,
+                      int64_t start_sample, uint8_t* flags, float* smoothed,
+                      int32_t* ev_code, int64_t* ev_sample, int64_t* ev_aux) noexcept nogil:
+    # The caller guarantees room for n events (at most one START or END per window).
+    cdef int64_t i, n_ev = 0, t
+    cdef float p
+    cdef int speech
+    cdef uint8_t f
+    for i in range(n):
+        p = probs[i]
+        if s.alpha > 0.0 and s.has_prev:
+            p = s.alpha * s.p_smooth + s.beta * p
+        s.p_smooth = p
+        s.has_prev = 1
+        smoothed[i] = p
+        speech = p >= s.activation or (s.speaking and p > s.deactivation)
+        if speech and rms != NULL and rms[i] < s.min_volume:
+            speech = 0
+        t = start_sample + (i + 1) * s.window_size
+        f = 0
+        if speech:
+            f |= WF_RAW_SPEECH
+            s.speech_run += 1
+            s.silence_run = 0
+            if not s.speaking and s.speech_run >= s.min_speech_windows:
+                s.speaking = 1
+                f |= WF_START
+                ev_code[n_ev] = EV_START_OF_SPEECH
+                ev_sample[n_ev] = t
+                ev_aux[n_ev] = t - s.speech_run * s.window_size
+                n_ev += 1
+        else:
+            s.silence_run += 1
+            s.speech_run = 0
+            if s.speaking and s.silence_run >= s.min_silence_windows:
+                s.speaking = 0
+                f |= WF_END
+                ev_code[n_ev] = EV_END_OF_SPEECH
+                ev_sample[n_ev] = t
+                ev_aux[n_ev] = t - s.silence_run * s.window_size
+                n_ev += 1
+        if s.speaking:
+            f |= WF_SPEAKING
+        flags[i] = f
+    return n_ev
+
+
+cdef class Hysteresis:
+    """Streaming VAD hysteresis over per-window speech probabilities.
+
+    Parameters
+    ----------
+    window_size : int
+        Samples per VAD window at the model rate (512 for Silero at 16 kHz, 160 for energy).
+    activation_threshold : float
+        A window with smoothed probability >= this is speech (LiveKit default 0.5).
+    deactivation_threshold : float
+        While speaking, a window stays speech while its probability is > this.
+    min_speech_windows, min_silence_windows : int
+        Consecutive windows needed to start / end a speech segment (>= 1).
+    smoothing_alpha : float
+        ``p = alpha * p_prev + (1 - alpha) * p_raw``; 0 disables smoothing.
+    min_volume : float
+        Pipecat-style RMS gate in [0, 1]; windows quieter than this are not speech (0 = off).
+
+    Raises
+    ------
+    ValueError
+        If a count is < 1, the window size is < 1, or a threshold/alpha is outside [0, 1].
+    """
+
+    cdef HystState s
+
+    def __init__(self, int window_size, float activation_threshold, float deactivation_threshold,
+                 long long min_speech_windows, long long min_silence_windows,
+                 float smoothing_alpha, float min_volume=0.0):
+        if window_size < 1:
+            raise ValueError(f"window_size must be >= 1, got {window_size}")
+        if min_speech_windows < 1 or min_silence_windows < 1:
+            raise ValueError(
+                "min_speech_windows and min_silence_windows must be >= 1, got "
+                f"{min_speech_windows} and {min_silence_windows}")
+        for name, v in (("activation_threshold", activation_threshold),
+                        ("deactivation_threshold", deactivation_threshold),
+                        ("smoothing_alpha", smoothing_alpha), ("min_volume", min_volume)):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        self.s.window_size = window_size
+        self.s.min_speech_windows = min_speech_windows
+        self.s.min_silence_windows = min_silence_windows
+        self.s.activation = activation_threshold
+        self.s.deactivation = deactivation_threshold
+        self.s.alpha = smoothing_alpha
+        self.s.beta = <float>1.0 - self.s.alpha
+        self.s.min_volume = min_volume
+        self.reset()
+
+    def reset(self):
+        """Forget all state: not speaking, no smoothing history."""
+        self.s.p_smooth = 0.0
+        self.s.has_prev = 0
+        self.s.speaking = 0
+        self.s.speech_run = 0
+        self.s.silence_run = 0
+
+    @property
+    def speaking(self):
+        """bool: the published speaking state."""
+        return bool(self.s.speaking)
+
+    @property
+    def speech_run(self):
+        """int: consecutive speech windows so far."""
+        return self.s.speech_run
+
+    @property
+    def silence_run(self):
+        """int: consecutive non-speech windows so far."""
+        return self.s.silence_run
+
+    @property
+    def window_size(self):
+        return self.s.window_size
+
+    def process(self, const float[::1] probs, rms, long long start_sample,
+                uint8_t[::1] flags_out, float[::1] smoothed_out, int32_t[::1] ev_code,
+                int64_t[::1] ev_sample, int64_t[::1] ev_aux):
+        """Run the hysteresis over ``n`` windows.
+
+        Parameters
+        ----------
+        probs : float32 array, shape (n,)
+            Raw speech probability of each window, in [0, 1].
+        rms : float32 array of shape (n,), or None
+            RMS level of each window, used only when ``min_volume > 0``.
+        start_sample : int
+            Engine clock (model-rate samples) at the start of the first window; window ``i`` is
+            decided at ``start_sample + (i + 1) * window_size``.
+        flags_out : uint8 array, shape (>= n,)
+            Receives ``WindowFlag`` bits per window.
+        smoothed_out : float32 array, shape (>= n,)
+            Receives the smoothed probability per window.
+        ev_code, ev_sample, ev_aux : int32 / int64 / int64 arrays, shape (>= capacity,)
+            Receive START_OF_SPEECH/END_OF_SPEECH codes, decision samples and back-dated
+            boundary samples.
+
+        Returns
+        -------
+        int
+            Number of events written.
+
+        Raises
+        ------
+        ValueError
+            If an output array (events included) is shorter than ``n`` (state unchanged).
+        """
+        cdef int64_t n = probs.shape[0]
+        cdef int64_t cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
+        cdef const float[::1] rms_v
+        cdef const float* rms_p = NULL
+        cdef int64_t n_ev
+        if flags_out.shape[0] < n or smoothed_out.shape[0] < n:
+            raise ValueError(f"expected flags_out and smoothed_out of length >= {n}, got "
+                             f"{flags_out.shape[0]} and {smoothed_out.shape[0]}")
+        # At most one START or END per window, so n event slots always suffice.
+        if cap < n:
+            raise ValueError(f"expected event arrays of length >= {n}, got {cap}")
+        if rms is not None and self.s.min_volume > 0.0:
+            rms_v = rms
+            if rms_v.shape[0] < n:
+                raise ValueError(f"expected rms of length >= {n}, got {rms_v.shape[0]}")
+            if n > 0:
+                rms_p = &rms_v[0]
+        if n == 0:
+            return 0
+        with nogil:
+            n_ev = _process(&self.s, &probs[0], rms_p, n, start_sample, &flags_out[0],
+                            &smoothed_out[0], &ev_code[0], &ev_sample[0], &ev_aux[0])
+        return n_ev

@@ -1,0 +1,424 @@
+# cython: language_level=3
+"""Turn timers on the sample clock (SPEC 4-7): endpointing, interruption and user-away deadlines.
+
+The kernel reads the hysteresis kernel's per-window flags and START/END events, keeps the user and
+agent states, and emits one time-ordered stream of event codes: the START/END events it was given,
+plus ``USER_TURN_COMPLETED`` (endpointing delay expired), ``AGENT_INTERRUPTED`` (user speech long
+enough while the agent speaks) and ``USER_AWAY`` (away deadline reached) and ``USER_BACKCHANNEL`` (speech during agent speech that
+ended without interrupting, so it opens no turn).  Timers are set/cancel
+pairs on int64 sample deadlines, never a wall clock (LiveKit ``_set_user_away_timer`` /
+``_cancel_user_away_timer``; ``audio_recognition._bounce_eou_task``), so a replay gives exactly the
+events a live run gave.  During audio, deadlines are checked at each window end; during
+``advance`` they fire at their exact sample.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t
+
+from _common cimport (
+    AS_LISTENING,
+    AS_SPEAKING,
+    EV_AGENT_INTERRUPTED,
+    EV_END_OF_SPEECH,
+    EV_START_OF_SPEECH,
+    EV_USER_AWAY,
+    EV_USER_BACKCHANNEL,
+    EV_USER_TURN_COMPLETED,
+    TD_MANUAL,
+    TD_STT,
+    TD_VAD,
+    US_AWAY,
+    US_LISTENING,
+    US_SPEAKING,
+    WF_END,
+    WF_START,
+)
+
+DEF MAX_EVENTS_PER_WINDOW = 4
+
+
+cdef struct TimerState:
+    # configuration (samples)
+    int64_t window_size
+    int64_t endpoint_delay
+    int64_t min_interruption
+    int64_t away_timeout          # < 0: disabled
+    int mode
+    int allow_interruptions
+    # state
+    int64_t now
+    int user_state
+    int agent_state
+    int speech_interruptible
+    int64_t endpoint_deadline     # < 0: not armed
+    int64_t away_deadline         # < 0: not armed
+    int64_t last_speaking         # back-dated end of the last speech, < 0 before any
+    int64_t speech_start          # back-dated start of the current/last speech
+    int utterance_counts          # the current utterance belongs to a user turn
+    int turn_open                 # user speech not yet committed as a turn
+    int interrupted               # the current utterance already interrupted the agent
+    int final_pending             # stt mode: a final transcript arrived for this utterance
+
+
+cdef struct EventOut:
+    int32_t* code
+    int64_t* sample
+    int64_t* aux
+    int64_t n
+
+
+cdef inline void _emit(EventOut* out, int32_t code, int64_t t, int64_t aux) noexcept nogil:
+    out.code[out.n] = code
+    out.sample[out.n] = t
+    out.aux[out.n] = aux
+    out.n += 1
+
+
+cdef inline void _update_away(TimerState* s) noexcept nogil:
+    # Armed exactly while (user, agent) == (listening, listening) and the option is on.
+    if s.away_timeout >= 0 and s.user_state == US_LISTENING and s.agent_state == AS_LISTENING:
+        if s.away_deadline < 0:
+            s.away_deadline = s.now + s.away_timeout
+    else:
+        s.away_deadline = -1
+
+
+cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
+    if not s.turn_open or s.user_state == US_SPEAKING:
+        return
+    if s.mode == TD_VAD or (s.mode == TD_STT and s.final_pending):
+        s.endpoint_deadline = s.last_speaking + s.endpoint_delay
+
+
+cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* out) noexcept nogil:
+    s.user_state = US_SPEAKING
+    s.speech_start = start
+    s.endpoint_deadline = -1
+    s.interrupted = 0
+    s.final_pending = 0
+    s.utterance_counts = s.agent_state != AS_SPEAKING
+    _update_away(s)
+    _emit(out, EV_START_OF_SPEECH, t, start)
+
+
+cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out) noexcept nogil:
+    s.user_state = US_LISTENING
+    s.last_speaking = end
+    if s.utterance_counts:
+        s.turn_open = 1
+    _arm_endpoint(s)
+    _update_away(s)
+    _emit(out, EV_END_OF_SPEECH, t, end)
+    if not s.utterance_counts:
+        _emit(out, EV_USER_BACKCHANNEL, t, s.speech_start)
+
+
+cdef inline void _check_interrupt(TimerState* s, EventOut* out) noexcept nogil:
+    if (s.user_state == US_SPEAKING and s.agent_state == AS_SPEAKING and s.allow_interruptions
+            and s.speech_interruptible and not s.interrupted
+            and s.now - s.speech_start >= s.min_interruption):
+        s.interrupted = 1
+        s.utterance_counts = 1
+        s.agent_state = AS_LISTENING
+        _update_away(s)
+        _emit(out, EV_AGENT_INTERRUPTED, s.now, s.speech_start)
+
+
+cdef inline void _fire_endpoint(TimerState* s, EventOut* out) noexcept nogil:
+    s.endpoint_deadline = -1
+    s.turn_open = 0
+    s.final_pending = 0
+    _emit(out, EV_USER_TURN_COMPLETED, s.now, s.last_speaking)
+
+
+cdef inline void _fire_away(TimerState* s, EventOut* out) noexcept nogil:
+    cdef int64_t deadline = s.away_deadline
+    s.away_deadline = -1
+    s.user_state = US_AWAY
+    _emit(out, EV_USER_AWAY, s.now, deadline)
+
+
+cdef inline void _check_deadlines(TimerState* s, EventOut* out) noexcept nogil:
+    if s.endpoint_deadline >= 0 and s.now >= s.endpoint_deadline:
+        _fire_endpoint(s, out)
+    if s.away_deadline >= 0 and s.now >= s.away_deadline:
+        _fire_away(s, out)
+
+
+cdef void _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t start_sample,
+                   const int64_t* hyst_aux, EventOut* out) noexcept nogil:
+    cdef int64_t i, j = 0
+    cdef uint8_t f
+    for i in range(n):
+        s.now = start_sample + (i + 1) * s.window_size
+        f = flags[i]
+        if f & WF_START:
+            _user_start(s, s.now, hyst_aux[j], out)
+            j += 1
+        elif f & WF_END:
+            _user_end(s, s.now, hyst_aux[j], out)
+            j += 1
+        _check_interrupt(s, out)
+        _check_deadlines(s, out)
+
+
+cdef void _advance(TimerState* s, int64_t target, EventOut* out) noexcept nogil:
+    # Fire every deadline up to target at its exact sample, earliest first.
+    cdef int64_t next_t
+    while True:
+        next_t = -1
+        if s.endpoint_deadline >= 0 and s.endpoint_deadline <= target:
+            next_t = s.endpoint_deadline
+        if s.away_deadline >= 0 and s.away_deadline <= target:
+            if next_t < 0 or s.away_deadline < next_t:
+                next_t = s.away_deadline
+        if next_t < 0:
+            break
+        if next_t > s.now:
+            s.now = next_t
+        _check_deadlines(s, out)
+    if target > s.now:
+        s.now = target
+
+
+cdef class Timers:
+    """Endpointing, interruption and user-away deadlines on the engine's sample clock.
+
+    Parameters
+    ----------
+    window_size : int
+        Samples per VAD window (the clock advances one window per flag).
+    endpoint_delay : int
+        ``min_endpointing_delay`` in samples, measured from the back-dated end of speech.
+    min_interruption : int
+        ``min_interruption_duration`` in samples of user speech (short pauses included).
+    away_timeout : int
+        ``user_away_timeout`` in samples; negative disables the away timer.
+    turn_detection : int
+        ``TurnDetection`` code: 0 vad, 1 stt, 2 manual.
+    allow_interruptions : bool
+        Whether user speech may interrupt the agent at all.
+
+    Raises
+    ------
+    ValueError
+        If ``window_size`` < 1, a delay is negative, or ``turn_detection`` is unknown.
+    """
+
+    cdef TimerState s
+    cdef int32_t _code[16]
+    cdef int64_t _sample[16]
+    cdef int64_t _aux[16]
+
+    def __init__(self, long long window_size, long long endpoint_delay,
+                 long long min_interruption, long long away_timeout, int turn_detection,
+                 bint allow_interruptions):
+        if window_size < 1:
+            raise ValueError(f"window_size must be >= 1, got {window_size}")
+        if endpoint_delay < 0 or min_interruption < 0:
+            raise ValueError("endpoint_delay and min_interruption must be >= 0 samples, got "
+                             f"{endpoint_delay} and {min_interruption}")
+        if turn_detection not in (TD_VAD, TD_STT, TD_MANUAL):
+            raise ValueError(f"turn_detection must be 0 (vad), 1 (stt) or 2 (manual), "
+                             f"got {turn_detection}")
+        self.s.window_size = window_size
+        self.s.endpoint_delay = endpoint_delay
+        self.s.min_interruption = min_interruption
+        self.s.away_timeout = away_timeout if away_timeout >= 0 else -1
+        self.s.mode = turn_detection
+        self.s.allow_interruptions = allow_interruptions
+        self.reset()
+
+    def reset(self):
+        """Clock to 0, user and agent listening, every deadline cancelled, away armed."""
+        self.s.now = 0
+        self.s.user_state = US_LISTENING
+        self.s.agent_state = AS_LISTENING
+        self.s.speech_interruptible = 1
+        self.s.endpoint_deadline = -1
+        self.s.away_deadline = -1
+        self.s.last_speaking = -1
+        self.s.speech_start = -1
+        self.s.utterance_counts = 0
+        self.s.turn_open = 0
+        self.s.interrupted = 0
+        self.s.final_pending = 0
+        _update_away(&self.s)
+
+    # -- read-only state -------------------------------------------------------------------
+    @property
+    def now(self):
+        """int: the kernel clock, in samples (end of the last window, or the advanced time)."""
+        return self.s.now
+
+    @property
+    def user_state(self):
+        return self.s.user_state
+
+    @property
+    def agent_state(self):
+        return self.s.agent_state
+
+    @property
+    def endpoint_deadline(self):
+        return self.s.endpoint_deadline
+
+    @property
+    def away_deadline(self):
+        return self.s.away_deadline
+
+    @property
+    def last_speaking(self):
+        return self.s.last_speaking
+
+    @property
+    def speech_start(self):
+        return self.s.speech_start
+
+    @property
+    def turn_open(self):
+        return bool(self.s.turn_open)
+
+    # -- hot path ----------------------------------------------------------------------------
+    def process(self, const uint8_t[::1] flags, const int64_t[::1] hyst_aux, long long start_sample,
+                int32_t[::1] ev_code, int64_t[::1] ev_sample, int64_t[::1] ev_aux):
+        """Advance over ``n`` windows and emit the ordered event stream.
+
+        Parameters
+        ----------
+        flags : uint8 array, shape (n,)
+            ``WindowFlag`` bits from the hysteresis kernel.
+        hyst_aux : int64 array, shape (n_hyst_events,)
+            Back-dated boundary sample of each hysteresis START/END event, in order.
+        start_sample : int
+            Clock at the start of the first window (samples).
+        ev_code, ev_sample, ev_aux : int32 / int64 / int64 arrays, shape (>= 4 * n,)
+            Receive event codes, decision samples and auxiliary samples.
+
+        Returns
+        -------
+        int
+            Number of events written.
+
+        Raises
+        ------
+        ValueError
+            If the output arrays are too short, the START/END flags outnumber ``hyst_aux``, or
+            ``start_sample`` is before the clock (state unchanged).
+        """
+        cdef int64_t n = flags.shape[0], i, n_flagged = 0
+        cdef int64_t cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
+        cdef EventOut out
+        if cap < MAX_EVENTS_PER_WINDOW * n:
+            raise ValueError(f"expected event arrays of length >= {MAX_EVENTS_PER_WINDOW * n}, "
+                             f"got {cap}")
+        if start_sample < self.s.now:
+            raise ValueError(f"start_sample {start_sample} is before the clock {self.s.now}")
+        for i in range(n):
+            if flags[i] & (WF_START | WF_END):
+                n_flagged += 1
+        if n_flagged > hyst_aux.shape[0]:
+            raise ValueError(f"flags mark {n_flagged} START/END windows but hyst_aux has "
+                             f"{hyst_aux.shape[0]} entries")
+        if n == 0:
+            return 0
+        out.code = &ev_code[0]
+        out.sample = &ev_sample[0]
+        out.aux = &ev_aux[0]
+        out.n = 0
+        with nogil:
+            _process(&self.s, &flags[0], n, start_sample,
+                     &hyst_aux[0] if hyst_aux.shape[0] > 0 else NULL, &out)
+        return out.n
+
+    # -- host calls (rare; small Python lists are fine here) ---------------------------------
+    cdef list _drain(self, EventOut* out):
+        cdef int64_t i
+        return [(int(out.code[i]), out.sample[i], out.aux[i]) for i in range(out.n)]
+
+    cdef void _out(self, EventOut* out):
+        out.code = &self._code[0]
+        out.sample = &self._sample[0]
+        out.aux = &self._aux[0]
+        out.n = 0
+
+    def advance(self, long long n_samples):
+        """Move the clock ``n_samples`` forward with no audio; fire due deadlines exactly.
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            The events fired, in time order.
+
+        Raises
+        ------
+        ValueError
+            If ``n_samples`` is negative.
+        """
+        cdef EventOut out
+        if n_samples < 0:
+            raise ValueError(f"expected n_samples >= 0, got {n_samples}")
+        self._out(&out)
+        _advance(&self.s, self.s.now + n_samples, &out)
+        return self._drain(&out)
+
+    def set_agent_state(self, int state, bint interruptible=True):
+        """Set the agent state (``AgentState`` code) and whether its speech is interruptible.
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            Events fired by the change (an interruption when the user already speaks long
+            enough).
+        """
+        cdef EventOut out
+        if not 0 <= state <= 3:
+            raise ValueError(f"agent state code must be 0..3, got {state}")
+        self._out(&out)
+        self.s.agent_state = state
+        self.s.speech_interruptible = interruptible
+        _update_away(&self.s)
+        _check_interrupt(&self.s, &out)
+        return self._drain(&out)
+
+    def final_transcript(self):
+        """A non-empty final transcript arrived: in ``stt`` mode it opens the endpoint decision.
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            A ``USER_TURN_COMPLETED`` when the delay has already passed.
+        """
+        cdef EventOut out
+        self._out(&out)
+        if self.s.mode == TD_STT:
+            self.s.final_pending = 1
+            _arm_endpoint(&self.s)
+            _check_deadlines(&self.s, &out)
+        return self._drain(&out)
+
+    def user_back(self):
+        """Leave ``away`` for ``listening`` (a final transcript from an away user).
+
+        Returns
+        -------
+        bool
+            True when the user was away.
+        """
+        if self.s.user_state != US_AWAY:
+            return False
+        self.s.user_state = US_LISTENING
+        _update_away(&self.s)
+        return True
+
+    def commit(self):
+        """Commit the user turn now (``commit_user_turn``): cancel the pending endpoint decision.
+
+        Returns
+        -------
+        int
+            The back-dated end of the last speech, or -1 when the user never spoke.
+        """
+        self.s.endpoint_deadline = -1
+        self.s.turn_open = 0
+        self.s.final_pending = 0
+        return self.s.last_speaking

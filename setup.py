@@ -1,0 +1,58 @@
+"""Build the Cython kernels in ``ext/`` as ``turnengine._kernels.<name>``.
+
+Compiler directives are set once here for every kernel (STYLE.md, point 7).  Set
+``TURNENGINE_DEBUG_BUILD=1`` to turn bounds checks, wraparound checks and line tracing back on
+(the test suite runs on such a build too).  ``TURNENGINE_EXTENSIONS=pcm,timers`` restricts the
+build to some kernels (development only).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).parent
+DEBUG = os.environ.get("TURNENGINE_DEBUG_BUILD", "") not in ("", "0")
+ONLY = {name for name in os.environ.get("TURNENGINE_EXTENSIONS", "").split(",") if name}
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "cdivision": not DEBUG,
+    "initializedcheck": DEBUG,
+    "embedsignature": True,
+    "linetrace": DEBUG,
+}
+macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+if DEBUG:
+    macros.append(("CYTHON_TRACE_NOGIL", "1"))
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+
+
+def _extensions() -> list[Extension]:
+    sources = sorted((HERE / "ext").glob("*.pyx"))
+    return [
+        Extension(
+            f"turnengine._kernels.{src.stem}",
+            [str(src.relative_to(HERE))],
+            define_macros=macros,
+            extra_compile_args=compile_args,
+            language="c",
+        )
+        for src in sources
+        if not ONLY or src.stem in ONLY
+    ]
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        compiler_directives=directives,
+        include_path=["ext"],
+        annotate=False,
+    ),
+)

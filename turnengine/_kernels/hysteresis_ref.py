@@ -1,0 +1,125 @@
+"""Pure-Python reference twin of ``ext/hysteresis.pyx`` (same API, same float32 results)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .codes import EventCode, WindowFlag
+
+_F32 = np.float32
+
+
+class Hysteresis:
+    """Reference VAD hysteresis; see the compiled ``turnengine._kernels.hysteresis``."""
+
+    def __init__(
+        self,
+        window_size: int,
+        activation_threshold: float,
+        deactivation_threshold: float,
+        min_speech_windows: int,
+        min_silence_windows: int,
+        smoothing_alpha: float,
+        min_volume: float = 0.0,
+    ) -> None:
+        if window_size < 1:
+            raise ValueError(f"window_size must be >= 1, got {window_size}")
+        if min_speech_windows < 1 or min_silence_windows < 1:
+            raise ValueError(
+                "min_speech_windows and min_silence_windows must be >= 1, got "
+                f"{min_speech_windows} and {min_silence_windows}"
+            )
+        for name, v in (
+            ("activation_threshold", activation_threshold),
+            ("deactivation_threshold", deactivation_threshold),
+            ("smoothing_alpha", smoothing_alpha),
+            ("min_volume", min_volume),
+        ):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        self._window_size = int(window_size)
+        self._min_speech = int(min_speech_windows)
+        self._min_silence = int(min_silence_windows)
+        self._act = _F32(activation_threshold)
+        self._deact = _F32(deactivation_threshold)
+        self._alpha = _F32(smoothing_alpha)
+        self._beta = _F32(1.0) - self._alpha
+        self._min_volume = _F32(min_volume)
+        self.reset()
+
+    def reset(self) -> None:
+        self._p = _F32(0.0)
+        self._has_prev = False
+        self._speaking = False
+        self._speech_run = 0
+        self._silence_run = 0
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    @property
+    def speech_run(self) -> int:
+        return self._speech_run
+
+    @property
+    def silence_run(self) -> int:
+        return self._silence_run
+
+    @property
+    def window_size(self) -> int:
+        return self._window_size
+
+    def process(self, probs, rms, start_sample, flags_out, smoothed_out, ev_code, ev_sample,
+                ev_aux) -> int:
+        n = probs.shape[0]
+        cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
+        if flags_out.shape[0] < n or smoothed_out.shape[0] < n:
+            raise ValueError(
+                f"expected flags_out and smoothed_out of length >= {n}, got "
+                f"{flags_out.shape[0]} and {smoothed_out.shape[0]}"
+            )
+        if cap < n:
+            raise ValueError(f"expected event arrays of length >= {n}, got {cap}")
+        gate = rms is not None and self._min_volume > 0
+        if gate and rms.shape[0] < n:
+            raise ValueError(f"expected rms of length >= {n}, got {rms.shape[0]}")
+        w = self._window_size
+        n_ev = 0
+        for i in range(n):
+            p = _F32(probs[i])
+            if self._alpha > 0 and self._has_prev:
+                p = self._alpha * self._p + self._beta * p
+            self._p = p
+            self._has_prev = True
+            smoothed_out[i] = p
+            speech = p >= self._act or (self._speaking and p > self._deact)
+            if speech and gate and _F32(rms[i]) < self._min_volume:
+                speech = False
+            t = start_sample + (i + 1) * w
+            f = 0
+            if speech:
+                f |= WindowFlag.RAW_SPEECH
+                self._speech_run += 1
+                self._silence_run = 0
+                if not self._speaking and self._speech_run >= self._min_speech:
+                    self._speaking = True
+                    f |= WindowFlag.START
+                    ev_code[n_ev] = EventCode.START_OF_SPEECH
+                    ev_sample[n_ev] = t
+                    ev_aux[n_ev] = t - self._speech_run * w
+                    n_ev += 1
+            else:
+                self._silence_run += 1
+                self._speech_run = 0
+                if self._speaking and self._silence_run >= self._min_silence:
+                    self._speaking = False
+                    f |= WindowFlag.END
+                    ev_code[n_ev] = EventCode.END_OF_SPEECH
+                    ev_sample[n_ev] = t
+                    ev_aux[n_ev] = t - self._silence_run * w
+                    n_ev += 1
+            if self._speaking:
+                f |= WindowFlag.SPEAKING
+            flags_out[i] = f
+        return n_ev

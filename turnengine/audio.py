@@ -1,0 +1,132 @@
+"""Audio input checks (SPEC 2) and file reading (soundfile).
+
+:func:`as_frames` validates one pushed chunk without touching engine state and returns a view of
+shape ``(n_frames, n_channels)`` that the intake kernel accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+SUPPORTED_RATES: tuple[int, ...] = (8000, 16000, 24000, 32000, 44100, 48000)
+MAX_CHANNELS = 32
+
+
+def check_sample_rate(sample_rate: object) -> int:
+    """Return ``sample_rate`` as int if the engine supports it.
+
+    Raises
+    ------
+    TypeError
+        If it is not an int.
+    ValueError
+        If it is not one of :data:`SUPPORTED_RATES` (no silent resampling to a rate a model was
+        not trained for).
+    """
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate!r}")
+    if int(sample_rate) not in SUPPORTED_RATES:
+        raise ValueError(f"unsupported sample rate {sample_rate} Hz; expected one of "
+                         f"{', '.join(map(str, SUPPORTED_RATES))}")
+    return int(sample_rate)
+
+
+def as_frames(chunk: object) -> np.ndarray:
+    """Validate a pushed chunk and view it as ``(n_frames, n_channels)``.
+
+    Parameters
+    ----------
+    chunk : bytes, bytearray, memoryview or numpy.ndarray
+        int16 little-endian PCM bytes, or an int16/float32 array of shape ``(n_samples,)`` or
+        ``(n_samples, n_channels)``; float32 must be finite and within [-1, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_frames, n_channels), dtype int16 or float32, C-contiguous
+
+    Raises
+    ------
+    TypeError
+        Wrong container or dtype.
+    ValueError
+        Odd byte count, empty chunk, wrong number of dimensions, too many channels, NaN/inf or
+        out-of-range floats.
+    """
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        nbytes = memoryview(chunk).nbytes
+        if nbytes % 2:
+            raise ValueError(f"expected int16 little-endian PCM with an even byte count, got "
+                             f"{nbytes} bytes")
+        if nbytes == 0:
+            raise ValueError("expected a non-empty chunk, got 0 bytes")
+        return np.frombuffer(chunk, dtype="<i2").astype(np.int16, copy=False).reshape(-1, 1)
+    if not isinstance(chunk, np.ndarray):
+        raise TypeError("expected bytes, bytearray, memoryview or a numpy array of int16/float32 "
+                        f"samples, got {type(chunk).__name__}")
+    if chunk.dtype not in (np.int16, np.float32):
+        raise TypeError(f"expected int16 or float32 samples, got {chunk.dtype} array of shape "
+                        f"{chunk.shape}")
+    if chunk.ndim not in (1, 2):
+        raise ValueError(f"expected shape (n_samples,) or (n_samples, n_channels), got "
+                         f"{chunk.ndim}-D array of shape {chunk.shape}")
+    if chunk.size == 0:
+        raise ValueError(f"expected a non-empty chunk, got an array of shape {chunk.shape}")
+    if chunk.ndim == 2 and chunk.shape[1] > MAX_CHANNELS:
+        raise ValueError(f"expected shape (n_samples, n_channels) with at most {MAX_CHANNELS} "
+                         f"channels, got {chunk.shape}; transpose channel-first audio")
+    if chunk.dtype == np.float32:
+        peak = float(np.max(np.abs(chunk)))
+        if not np.isfinite(peak):
+            bad = int(np.flatnonzero(~np.isfinite(chunk.reshape(-1)))[0])
+            raise ValueError(f"expected finite float32 samples in [-1, 1], got NaN/inf at "
+                             f"flat index {bad}")
+        if peak > 1.0:
+            raise ValueError(f"expected float32 samples in [-1, 1], got a peak of {peak:.6g} "
+                             "(int16-scaled floats? divide by 32768)")
+    frames = chunk.reshape(chunk.shape[0], -1)
+    return np.ascontiguousarray(frames)
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """A decoded audio file: ``samples`` of shape (n_frames, n_channels), float32 or int16."""
+
+    path: str
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+
+def read_audio(path: str | os.PathLike[str]) -> AudioFile:
+    """Read a WAV/FLAC/OGG file with soundfile (int16 when the file is 16-bit PCM).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the path does not exist.
+    ValueError
+        If the file is not audio soundfile can decode, or is empty.
+    """
+    import soundfile as sf
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such audio file: {path}")
+    try:
+        info = sf.info(path)
+        dtype = "int16" if info.subtype == "PCM_16" else "float32"
+        data, rate = sf.read(path, dtype=dtype, always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, TypeError) as exc:
+        raise ValueError(f"{path} is not an audio file soundfile can read ({exc})") from None
+    if data.shape[0] == 0:
+        raise ValueError(f"{path} contains no audio samples")
+    if dtype == "float32":
+        np.clip(data, -1.0, 1.0, out=data)
+    return AudioFile(path, np.ascontiguousarray(data), int(rate))

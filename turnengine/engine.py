@@ -1,0 +1,685 @@
+"""``TurnEngine``: one user's audio in, LiveKit-style session events out (SPEC 4-10).
+
+Per pushed chunk the engine makes one pass through the compiled kernels::
+
+    intake (int16/float32 -> float32 at 16/8 kHz)  ->  VAD backend (probability per window)
+      ->  hysteresis (flags + START/END)  ->  timers (turn, interruption, away deadlines)
+
+and only the sparse event codes the timers kernel writes become Python objects.  Every time is a
+sample count on the engine clock (model-rate samples consumed, plus ``advance``), so a recorded
+session replays to the same events however it is chunked.  Host calls (agent state, transcripts,
+commits) take effect at the clock as it stands when they are made: the end of the last complete
+VAD window pushed so far.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _kernels
+from ._kernels import codes as _codes
+from .audio import as_frames, check_sample_rate
+from .emitter import EventEmitter
+from .events import (
+    AGENT_STATES,
+    USER_STATES,
+    AgentInterruptedEvent,
+    AgentStateChangedEvent,
+    Event,
+    MetricsCollectedEvent,
+    UserBackchannelEvent,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+    UserTurnCompletedEvent,
+    VADEvent,
+    VADEventType,
+)
+from .metrics import EOUMetrics, UsageCollector, VADMetrics
+from .options import TurnEngineOptions, seconds_to_samples, seconds_to_windows
+from .report import ChatMessage, SessionReport
+from .vad import DEFAULT_VAD, VADBackend, load_vad
+
+logger = logging.getLogger("turnengine")
+
+EC = _codes.EventCode
+
+SESSION_EVENTS: tuple[str, ...] = (
+    "user_state_changed",
+    "agent_state_changed",
+    "user_turn_completed",
+    "agent_interrupted",
+    "user_backchannel",
+    "user_input_transcribed",
+    "metrics_collected",
+)
+VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
+TURN_DETECTORS: tuple[None, ...] = (None,)
+
+
+class EngineClosedError(ValueError):
+    """Raised when audio or host calls reach an engine after ``close()``."""
+
+
+class TurnEngine:
+    """Real-time turn detection for one user stream.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Rate of the pushed audio in Hz: 8000 or 16000 natively; 24000, 32000, 44100 or 48000 are
+        resampled to 16000 by the intake kernel.
+    vad : str or VADBackend
+        ``"silero-onnx"`` (default; Silero VAD v5 on onnxruntime), ``"silero"`` (alias of the
+        default Silero backend) or ``"energy"``; or a backend object at the model rate.
+    turn_detector : None
+        End-of-turn model; only None (fixed ``min_endpointing_delay``) is available in this
+        version.
+    model_path : str, optional
+        A ``silero_vad.onnx`` to use instead of the packaged one.
+    options : TurnEngineOptions, optional
+        All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
+        see :class:`~turnengine.options.TurnEngineOptions`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Unsupported sample rate, unknown backend or detector, a bad option value (for example a
+        negative delay).
+
+    Notes
+    -----
+    Event names and semantics follow LiveKit Agents (``AgentSession``): ``user_state_changed``,
+    ``agent_state_changed``, ``user_turn_completed``, ``metrics_collected`` (``VADMetrics``,
+    ``EOUMetrics``); ``agent_interrupted`` and ``user_backchannel`` are turnengine's own.  VAD
+    events (``start_of_speech``, ``inference_done``, ``end_of_speech``) carry LiveKit
+    ``VADEvent`` fields; ``inference_done`` exists only while someone subscribes to it.
+
+    Examples
+    --------
+    >>> engine = TurnEngine(sample_rate=16000)  # doctest: +SKIP
+    >>> engine.on("user_turn_completed", lambda ev: print(ev.transcript))  # doctest: +SKIP
+    >>> events = engine.push_audio(pcm_int16_chunk)  # doctest: +SKIP
+    """
+
+    def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
+                 turn_detector: None = None, *, model_path: str | None = None,
+                 options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
+        rate = check_sample_rate(sample_rate)
+        if turn_detector not in TURN_DETECTORS:
+            raise ValueError(f"unknown turn_detector {turn_detector!r}; available: None "
+                             "(fixed min_endpointing_delay)")
+        unknown = set(kwargs) - set(TurnEngineOptions.option_names())
+        if unknown:
+            raise TypeError(f"unknown option(s) {sorted(unknown)}; see "
+                            "TurnEngineOptions.option_names()")
+        if options is not None and not isinstance(options, TurnEngineOptions):
+            raise TypeError(f"expected TurnEngineOptions, got {type(options).__name__}")
+        self.options = (options or TurnEngineOptions()).replace(**kwargs)
+        self.sample_rate = rate
+        self.turn_detector = turn_detector
+
+        pcm = _kernels.load("pcm")
+        self._intake = pcm.Intake(rate)
+        self._window_rms = pcm.window_rms
+        self.model_rate = int(self._intake.output_rate_hz)
+        if isinstance(vad, VADBackend):
+            if vad.sample_rate_hz != self.model_rate:
+                raise ValueError(f"VAD backend runs at {vad.sample_rate_hz} Hz but audio at "
+                                 f"{rate} Hz is processed at {self.model_rate} Hz")
+            self.vad = vad
+        elif isinstance(vad, str):
+            self.vad = load_vad(vad, self.model_rate, model_path)
+        else:
+            raise TypeError(f"expected a VAD backend name or VADBackend, got {type(vad).__name__}")
+        self._build_kernels()
+
+        self._emitter = EventEmitter(SESSION_EVENTS + VAD_EVENTS)
+        self.started_at = time.time()
+        self._closed = False
+        self._shutdown_callbacks: list[Callable[[SessionReport], Any]] = []
+        # Buffers: model-rate samples awaiting a whole window, and per-chunk kernel outputs.
+        self._buf = np.zeros(4 * self._w, dtype=np.float32)
+        self._pending = 0
+        self._scratch_windows = 0
+        self._alloc_scratch(64)
+        # Python-side session state (mirrors of kernel states for event old/new values).
+        self.user_state = "listening"
+        self.agent_state = "listening"
+        self._history: list[dict[str, Any]] = []
+        self._chat: list[ChatMessage] = []
+        self._usage = UsageCollector()
+        self._turn_start: int | None = None
+        self._last_end = -1
+        self._finals: list[tuple[str, float | None]] = []
+        self._last_final_sample = -1
+        self._turn_count = 0
+        self._n_windows = 0
+        self._metrics_windows = 0
+        self._metrics_infer_s = 0.0
+        self._audio_history: np.ndarray | None = None
+
+    # -- construction helpers ----------------------------------------------------------------
+    def _build_kernels(self) -> None:
+        o, sr = self.options, self.model_rate
+        self._w = self.vad.window_size
+        window_s = self._w / sr
+        self._hyst = _kernels.load("hysteresis").Hysteresis(
+            self._w, o.activation_threshold, o.effective_deactivation_threshold,
+            seconds_to_windows(o.min_speech_duration, window_s),
+            seconds_to_windows(o.min_silence_duration, window_s),
+            o.smoothing_alpha, o.min_volume)
+        away = -1 if o.user_away_timeout is None else seconds_to_samples(o.user_away_timeout, sr)
+        mode = {"vad": 0, "stt": 1, "manual": 2}[o.turn_detection]
+        self._timers = _kernels.load("timers").Timers(
+            self._w, seconds_to_samples(o.min_endpointing_delay, sr),
+            seconds_to_samples(o.min_interruption_duration, sr), away, mode,
+            o.allow_interruptions)
+        # VADMetrics about once per second of audio, on window boundaries (chunking-invariant).
+        self._metrics_every = max(1, round(1.0 / window_s))
+
+    def _alloc_scratch(self, n_windows: int) -> None:
+        n = max(n_windows, 2 * self._scratch_windows)
+        self._probs = np.zeros(n, dtype=np.float32)
+        self._smoothed = np.zeros(n, dtype=np.float32)
+        self._rms = np.zeros(n, dtype=np.float32)
+        self._flags = np.zeros(n, dtype=np.uint8)
+        self._h_code = np.zeros(n, dtype=np.int32)
+        self._h_sample = np.zeros(n, dtype=np.int64)
+        self._h_aux = np.zeros(n, dtype=np.int64)
+        self._t_code = np.zeros(4 * n, dtype=np.int32)
+        self._t_sample = np.zeros(4 * n, dtype=np.int64)
+        self._t_aux = np.zeros(4 * n, dtype=np.int64)
+        self._scratch_windows = n
+
+    # -- subscription ------------------------------------------------------------------------
+    def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
+        """Subscribe to a session event or VAD event (see class notes); decorator form allowed.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not an event of the engine.
+        """
+        if name in (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPEECH.value):
+            self._enable_audio_history()
+        return self._emitter.on(name, callback)
+
+    def once(self, name: str, callback: Callable[[Any], Any]) -> Any:
+        """Subscribe ``callback`` to the next ``name`` event only."""
+        if name in (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPEECH.value):
+            self._enable_audio_history()
+        return self._emitter.once(name, callback)
+
+    def off(self, name: str, callback: Callable[[Any], Any]) -> None:
+        """Unsubscribe ``callback`` from ``name``."""
+        self._emitter.off(name, callback)
+
+    def add_shutdown_callback(self, callback: Callable[[SessionReport], Any]) -> None:
+        """Call ``callback(report)`` once when the engine closes.
+
+        Raises
+        ------
+        TypeError
+            If ``callback`` is not callable.
+        """
+        if not callable(callback):
+            raise TypeError(f"expected a callable, got {type(callback).__name__}")
+        self._shutdown_callbacks.append(callback)
+
+    # -- clock ---------------------------------------------------------------------------------
+    @property
+    def stream_time(self) -> float:
+        """Seconds of audio on the engine clock (model-rate samples consumed, plus ``advance``)."""
+        return (self._timers.now + self._pending) / self.model_rate
+
+    def _epoch(self, sample: int) -> float:
+        return self.started_at + sample / self.model_rate
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosedError("the engine is closed; create a new TurnEngine for a new "
+                                    "session")
+
+    # -- audio -------------------------------------------------------------------------------
+    def push_audio(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[Event]:
+        """Feed one chunk of PCM and return the session events it caused, in time order.
+
+        Parameters
+        ----------
+        chunk : bytes, bytearray, memoryview or numpy.ndarray
+            Mono int16 little-endian bytes, or an int16/float32 array of shape ``(n_samples,)``
+            or ``(n_samples, n_channels)`` (down-mixed by averaging), at ``sample_rate``, of any
+            length.
+
+        Returns
+        -------
+        list of Event
+            ``user_state_changed``, ``agent_interrupted``, ``agent_state_changed``,
+            ``user_backchannel``, ``user_turn_completed`` and ``metrics_collected`` events.
+
+        Raises
+        ------
+        TypeError
+            Wrong container or dtype.
+        ValueError
+            Odd byte count, empty chunk, bad shape, NaN/inf or out-of-range floats, or a closed
+            engine (``EngineClosedError``).  The engine state is unchanged after any error.
+        """
+        self._check_open()
+        frames = as_frames(chunk)
+        need = self._pending + int(self._intake.max_output(frames.shape[0]))
+        if need > self._buf.shape[0]:
+            grown = np.zeros(max(need, 2 * self._buf.shape[0]), dtype=np.float32)
+            grown[: self._pending] = self._buf[: self._pending]
+            self._buf = grown
+        n_out = int(self._intake.process(frames, self._buf[self._pending:]))
+        total = self._pending + n_out
+        n_win = total // self._w
+        used = n_win * self._w
+        out: list[Event] = []
+        if n_win:
+            self._run_windows(self._buf[:used], n_win, out)
+        rest = total - used
+        if rest:
+            self._buf[:rest] = self._buf[used:total]
+        self._pending = rest
+        return out
+
+    def _run_windows(self, samples: np.ndarray, n_win: int, out: list[Event]) -> None:
+        if n_win > self._scratch_windows:
+            self._alloc_scratch(n_win)
+        start = self._timers.now
+        probs = self._probs[:n_win]
+        t0 = time.perf_counter()
+        self.vad.process(samples, probs)
+        infer_s = time.perf_counter() - t0
+        rms = None
+        if self.options.min_volume > 0:
+            self._window_rms(samples, self._w, self._rms)
+            rms = self._rms
+        n_h = self._hyst.process(probs, rms, start, self._flags, self._smoothed, self._h_code,
+                                 self._h_sample, self._h_aux)
+        n_t = self._timers.process(self._flags[:n_win], self._h_aux[:n_h], start, self._t_code,
+                                   self._t_sample, self._t_aux)
+        if self._audio_history is not None:
+            self._record_audio(samples, start)
+        if self._emitter.has(VADEventType.INFERENCE_DONE.value):
+            self._emit_inference_done(samples, n_win, start, infer_s)
+        # Merge kernel events with VADMetrics boundaries, both in window order.
+        k = self._metrics_every
+        first = k - (self._n_windows % k)  # 1-based window within this chunk of the next metric
+        metric_windows = range(first, n_win + 1, k)
+        per_window_s = infer_s / n_win
+        codes, samples_t, aux = self._t_code, self._t_sample, self._t_aux
+        j = 0
+        prev_mw = 0
+        for mw in itertools.chain(metric_windows, (None,)):
+            limit = start + mw * self._w if mw is not None else None
+            while j < n_t and (limit is None or samples_t[j] <= limit):
+                self._dispatch(int(codes[j]), int(samples_t[j]), int(aux[j]), out)
+                j += 1
+            if mw is None:
+                break
+            self._metrics_windows += mw - prev_mw
+            self._metrics_infer_s += (mw - prev_mw) * per_window_s
+            prev_mw = mw
+            self._emit_vad_metrics(start + mw * self._w, out)
+        self._metrics_windows += n_win - prev_mw
+        self._metrics_infer_s += (n_win - prev_mw) * per_window_s
+        self._n_windows += n_win
+
+    # -- event construction --------------------------------------------------------------------
+    def _emit(self, event: Event, out: list[Event]) -> None:
+        out.append(event)
+        self._history.append(event.to_dict())
+        if isinstance(event, MetricsCollectedEvent):
+            self._usage.collect(event.metrics)
+        self._emitter.emit(event.type, event)
+
+    def _set_user_state(self, new: str, t: int, boundary: int, out: list[Event]) -> None:
+        old = self.user_state
+        if new == old:
+            return
+        self.user_state = new
+        self._emit(UserStateChangedEvent(stream_time=t / self.model_rate,
+                                         created_at=self._epoch(boundary), old_state=old,
+                                         new_state=new, audio_time=boundary / self.model_rate),
+                   out)
+
+    def _set_agent_state_event(self, new: str, t: int, out: list[Event]) -> None:
+        old = self.agent_state
+        if new == old:
+            return
+        self.agent_state = new
+        self._emit(AgentStateChangedEvent(stream_time=t / self.model_rate,
+                                          created_at=self._epoch(t), old_state=old,
+                                          new_state=new), out)
+
+    def _dispatch(self, code: int, t: int, aux: int, out: list[Event]) -> None:
+        sr = self.model_rate
+        if code == EC.START_OF_SPEECH:
+            if self._turn_start is None:
+                self._turn_start = aux
+            self._utterance_start = aux
+            self._set_user_state("speaking", t, aux, out)
+            self._emit_vad_boundary(VADEventType.START_OF_SPEECH, t, aux)
+        elif code == EC.END_OF_SPEECH:
+            self._last_end = aux
+            self._set_user_state("listening", t, aux, out)
+            self._emit_vad_boundary(VADEventType.END_OF_SPEECH, t, aux)
+        elif code == EC.AGENT_INTERRUPTED:
+            self._emit(AgentInterruptedEvent(stream_time=t / sr, created_at=self._epoch(t),
+                                             speech_duration=(t - aux) / sr), out)
+            self._set_agent_state_event("listening", t, out)
+        elif code == EC.USER_BACKCHANNEL:
+            if self._turn_start == aux:
+                self._turn_start = None
+            self._emit(UserBackchannelEvent(stream_time=t / sr, created_at=self._epoch(t),
+                                            duration=max(0, self._last_end - aux) / sr), out)
+        elif code == EC.USER_TURN_COMPLETED:
+            reason = "stt" if self.options.turn_detection == "stt" else "no_model"
+            self._complete_turn(t, aux, reason, out)
+        elif code == EC.USER_AWAY:
+            self._set_user_state("away", t, aux, out)
+        else:  # pragma: no cover - the kernels emit only the codes above
+            raise AssertionError(f"unknown kernel event code {code}")
+
+    def _complete_turn(self, t: int, last_speaking: int, reason: str, out: list[Event]) -> None:
+        sr = self.model_rate
+        self._turn_count += 1
+        speech_id = f"turn_{self._turn_count}"
+        transcript = " ".join(text for text, _ in self._finals).strip()
+        confs = [c for _, c in self._finals if c is not None]
+        confidence = float(np.mean(confs)) if confs else None
+        eou_delay = max(0, t - last_speaking) / sr if last_speaking >= 0 else 0.0
+        if self._last_final_sample >= 0 and last_speaking >= 0:
+            transcription_delay = max(0, self._last_final_sample - last_speaking) / sr
+        else:
+            transcription_delay = 0.0
+        created = self._epoch(t)
+        self._emit(UserTurnCompletedEvent(
+            stream_time=t / sr, created_at=created, transcript=transcript,
+            transcript_confidence=confidence,
+            started_speaking_at=(self._epoch(self._turn_start)
+                                 if self._turn_start is not None else None),
+            stopped_speaking_at=self._epoch(last_speaking) if last_speaking >= 0 else None,
+            end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
+            eot_probability=None, endpointing_delay=self.options.min_endpointing_delay,
+            reason=reason, speech_id=speech_id), out)
+        self._chat.append(ChatMessage(id=speech_id, role="user", content=[transcript],
+                                      created_at=created, transcript_confidence=confidence,
+                                      source="voice"))
+        self._emit(MetricsCollectedEvent(stream_time=t / sr, created_at=created,
+                                         metrics=EOUMetrics(
+                                             timestamp=created,
+                                             end_of_utterance_delay=eou_delay,
+                                             transcription_delay=transcription_delay,
+                                             on_user_turn_completed_delay=0.0,
+                                             speech_id=speech_id)), out)
+        self._turn_start = None
+        self._finals = []
+        self._last_final_sample = -1
+
+    def _emit_vad_metrics(self, t: int, out: list[Event]) -> None:
+        sr = self.model_rate
+        audio_s = self._metrics_windows * self._w / sr
+        infer_s = self._metrics_infer_s
+        created = self._epoch(t)
+        self._emit(MetricsCollectedEvent(stream_time=t / sr, created_at=created,
+                                         metrics=VADMetrics(
+                                             label=self.vad.name, timestamp=created,
+                                             idle_time=max(0.0, audio_s - infer_s),
+                                             inference_duration_total=infer_s,
+                                             inference_count=self._metrics_windows)), out)
+        self._metrics_windows = 0
+        self._metrics_infer_s = 0.0
+
+    # -- VAD events (only built for subscribers) -------------------------------------------------
+    def _enable_audio_history(self) -> None:
+        if self._audio_history is None:
+            o = self.options
+            cap = seconds_to_samples(o.prefix_padding_duration + o.max_buffered_speech
+                                     + o.min_silence_duration, self.model_rate) + 2 * self._w
+            self._audio_history = np.zeros(cap, dtype=np.float32)
+            self._history_from = self._timers.now  # earliest sample held
+
+    def _record_audio(self, samples: np.ndarray, start: int) -> None:
+        hist = self._audio_history
+        assert hist is not None
+        cap = hist.shape[0]
+        n = samples.shape[0]
+        if n >= cap:
+            samples, start, n = samples[-cap:], start + n - cap, cap
+        pos = start % cap
+        first = min(n, cap - pos)
+        hist[pos:pos + first] = samples[:first]
+        hist[: n - first] = samples[first:]
+        self._history_from = max(self._history_from, start + n - cap)
+
+    def _audio_between(self, a: int, b: int) -> np.ndarray:
+        hist = self._audio_history
+        if hist is None or b <= a:
+            return np.zeros(0, dtype=np.float32)
+        cap = hist.shape[0]
+        a = max(a, self._history_from, b - cap)
+        idx = np.arange(a, b) % cap
+        return hist[idx]
+
+    def _emit_vad_boundary(self, kind: VADEventType, t: int, boundary: int) -> None:
+        if not self._emitter.has(kind.value):
+            return
+        sr, o = self.model_rate, self.options
+        pad = seconds_to_samples(o.prefix_padding_duration, sr)
+        if kind is VADEventType.START_OF_SPEECH:
+            speech, silence = (t - boundary) / sr, 0.0
+            frames = self._audio_between(boundary - pad, t)
+        else:
+            start = getattr(self, "_utterance_start", boundary)
+            speech, silence = (boundary - start) / sr, (t - boundary) / sr
+            cap = seconds_to_samples(o.max_buffered_speech, sr)
+            frames = self._audio_between(max(start - pad, t - cap), t)
+        self._emitter.emit(kind.value, VADEvent(
+            type=kind, samples_index=t, timestamp=t / sr, speech_duration=speech,
+            silence_duration=silence, speaking=kind is VADEventType.START_OF_SPEECH,
+            frames=frames))
+
+    def _emit_inference_done(self, samples: np.ndarray, n_win: int, start: int,
+                             infer_s: float) -> None:
+        sr, w = self.model_rate, self._w
+        per = infer_s / n_win
+        for i in range(n_win):
+            f = int(self._flags[i])
+            t = start + (i + 1) * w
+            self._emitter.emit(VADEventType.INFERENCE_DONE.value, VADEvent(
+                type=VADEventType.INFERENCE_DONE, samples_index=t, timestamp=t / sr,
+                speech_duration=0.0, silence_duration=0.0,
+                probability=float(self._smoothed[i]), inference_duration=per,
+                speaking=bool(f & _codes.WindowFlag.SPEAKING),
+                raw_accumulated_speech=self._hyst.speech_run * w / sr if i == n_win - 1 else 0.0,
+                raw_accumulated_silence=self._hyst.silence_run * w / sr if i == n_win - 1 else 0.0,
+                frames=samples[i * w:(i + 1) * w].copy()))
+
+    # -- host calls ----------------------------------------------------------------------------
+    def set_agent_state(self, state: str, *, allow_interruptions: bool | None = None) -> list[Event]:
+        """Tell the engine what the agent is doing.
+
+        Parameters
+        ----------
+        state : {"initializing", "listening", "thinking", "speaking"}
+        allow_interruptions : bool, optional
+            For ``"speaking"``: whether this speech may be interrupted (default: the
+            ``allow_interruptions`` option).
+
+        Returns
+        -------
+        list of Event
+            ``agent_state_changed`` (when the state changes) and any interruption it causes.
+
+        Raises
+        ------
+        ValueError
+            Unknown state, or a closed engine.
+        """
+        self._check_open()
+        if state not in AGENT_STATES:
+            raise ValueError(f"unknown agent state {state!r}; expected one of {AGENT_STATES}")
+        if allow_interruptions is not None and not isinstance(allow_interruptions, bool):
+            raise TypeError(f"allow_interruptions expects a bool, got {allow_interruptions!r}")
+        interruptible = (self.options.allow_interruptions if allow_interruptions is None
+                         else allow_interruptions)
+        out: list[Event] = []
+        now = self._timers.now
+        self._set_agent_state_event(state, now, out)
+        fired = self._timers.set_agent_state(AGENT_STATES.index(state), interruptible)
+        for code, t, aux in fired:
+            self._dispatch(code, t, aux, out)
+        return out
+
+    def agent_started_speaking(self, *, allow_interruptions: bool | None = None) -> list[Event]:
+        """Shorthand for ``set_agent_state("speaking", allow_interruptions=...)``."""
+        return self.set_agent_state("speaking", allow_interruptions=allow_interruptions)
+
+    def agent_stopped_speaking(self, text: str | None = None, *,
+                               interrupted: bool = False) -> list[Event]:
+        """The agent's speech ended (played out, or cut when ``interrupted``).
+
+        Parameters
+        ----------
+        text : str, optional
+            What the agent said; recorded in the chat history.
+        interrupted : bool
+            True when the speech was cut short.
+        """
+        self._check_open()
+        if text is not None:
+            if not isinstance(text, str):
+                raise TypeError(f"text expects a str, got {type(text).__name__}")
+            self._chat.append(ChatMessage(id=f"agent_{len(self._chat) + 1}", role="assistant",
+                                          content=[text], created_at=self._epoch(self._timers.now),
+                                          interrupted=bool(interrupted)))
+        return self.set_agent_state("listening")
+
+    def push_transcript(self, text: str, is_final: bool, confidence: float | None = None,
+                        language: str | None = None, speaker_id: str | None = None) -> list[Event]:
+        """Feed what the user's speech-to-text said.
+
+        A non-empty final transcript is attached to the current turn; in ``"stt"`` turn detection
+        it opens the end-of-turn decision; from ``away`` it returns the user to ``listening``.
+
+        Raises
+        ------
+        TypeError
+            ``text`` not a str, ``is_final`` not a bool.
+        ValueError
+            ``confidence`` outside [0, 1], or a closed engine.
+        """
+        self._check_open()
+        if not isinstance(text, str):
+            raise TypeError(f"text expects a str, got {type(text).__name__}")
+        if not isinstance(is_final, bool):
+            raise TypeError(f"is_final expects a bool, got {is_final!r}")
+        if confidence is not None and not (isinstance(confidence, (int, float))
+                                           and 0.0 <= confidence <= 1.0):
+            raise ValueError(f"confidence must be in [0, 1] or None, got {confidence!r}")
+        out: list[Event] = []
+        now = self._timers.now
+        sr = self.model_rate
+        self._emit(UserInputTranscribedEvent(stream_time=now / sr, created_at=self._epoch(now),
+                                             transcript=text, is_final=is_final,
+                                             language=language, speaker_id=speaker_id,
+                                             confidence=confidence), out)
+        if is_final and text.strip():
+            self._finals.append((text.strip(), None if confidence is None else float(confidence)))
+            self._last_final_sample = now
+            if self._timers.user_back():
+                self._set_user_state("listening", now, now, out)
+            for code, t, aux in self._timers.final_transcript():
+                self._dispatch(code, t, aux, out)
+        return out
+
+    def commit_user_turn(self) -> list[Event]:
+        """End the user's turn now (``turn_detection="manual"``, or to force it in any mode).
+
+        Returns
+        -------
+        list of Event
+            ``user_turn_completed`` and its ``EOUMetrics``, unless there was no user speech and
+            no transcript since the last turn (then nothing).
+        """
+        self._check_open()
+        out: list[Event] = []
+        had_turn = self._timers.turn_open or self._turn_start is not None or bool(self._finals)
+        last = int(self._timers.commit())
+        if had_turn:
+            self._complete_turn(self._timers.now, last, "manual", out)
+        return out
+
+    def advance(self, seconds: float) -> list[Event]:
+        """Move the engine clock forward with no audio (mute, network drop) so timers fire.
+
+        Parameters
+        ----------
+        seconds : float
+            >= 0, finite.
+
+        Raises
+        ------
+        ValueError
+            Negative or non-finite ``seconds``, or a closed engine.
+        """
+        self._check_open()
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"seconds expects a number, got {seconds!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
+        out: list[Event] = []
+        for code, t, aux in self._timers.advance(seconds_to_samples(seconds, self.model_rate)):
+            self._dispatch(code, t, aux, out)
+        return out
+
+    # -- end of session ----------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> SessionReport:
+        """End the session: build the report and call the shutdown callbacks once.
+
+        Calling it again returns a fresh report without calling the callbacks again.
+        """
+        report = SessionReport(
+            options=self.options.to_dict() | {"vad": self.vad.name,
+                                              "turn_detector": self.turn_detector,
+                                              "sample_rate": self.sample_rate},
+            events=list(self._history), chat_history=list(self._chat),
+            started_at=self.started_at, duration=self.stream_time, timestamp=time.time(),
+            usage=self._usage.get_summary().to_dict())
+        if not self._closed:
+            self._closed = True
+            for cb in self._shutdown_callbacks:
+                try:
+                    cb(report)
+                except Exception:
+                    logger.exception("shutdown callback %r raised", cb)
+        return report
+
+    def __enter__(self) -> TurnEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"TurnEngine(sample_rate={self.sample_rate}, vad={self.vad.name!r}, "
+                f"user_state={self.user_state!r}, agent_state={self.agent_state!r}, "
+                f"stream_time={self.stream_time:.3f})")
+
+
+__all__ = ["TurnEngine", "EngineClosedError", "SESSION_EVENTS", "VAD_EVENTS", "USER_STATES"]

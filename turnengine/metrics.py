@@ -1,0 +1,108 @@
+"""Metrics with LiveKit's classes and fields (``livekit/agents/metrics/base.py``), SPEC 8.
+
+All durations are seconds; ``timestamp`` is epoch seconds.  No field is ever negative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+logger = logging.getLogger("turnengine.metrics")
+
+
+@dataclass(frozen=True)
+class VADMetrics:
+    """Frame-VAD work over about one second of audio.
+
+    ``idle_time`` is the audio duration of the period minus the inference time (the real-time
+    headroom), floored at 0; ``inference_duration_total`` is the compute time of the backend.
+    """
+
+    label: str
+    timestamp: float
+    idle_time: float
+    inference_duration_total: float
+    inference_count: int
+    metadata: dict[str, Any] | None = None
+    type: Literal["vad_metrics"] = field(init=False, default="vad_metrics")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class EOUMetrics:
+    """End-of-utterance metrics, one per committed user turn (LiveKit ``EOUMetrics``)."""
+
+    timestamp: float
+    end_of_utterance_delay: float
+    transcription_delay: float
+    on_user_turn_completed_delay: float
+    speech_id: str
+    metadata: dict[str, Any] | None = None
+    type: Literal["eou_metrics"] = field(init=False, default="eou_metrics")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+AnyMetrics = VADMetrics | EOUMetrics
+
+
+@dataclass
+class UsageSummary:
+    """Totals of every metric seen by a :class:`UsageCollector`."""
+
+    vad_inference_count: int = 0
+    vad_inference_duration_total: float = 0.0
+    eou_turns: int = 0
+    end_of_utterance_delay_total: float = 0.0
+    transcription_delay_total: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class UsageCollector:
+    """Sums metrics as they arrive (LiveKit ``metrics.UsageCollector``).
+
+    Examples
+    --------
+    >>> usage = UsageCollector()
+    >>> engine.on("metrics_collected", lambda ev: usage.collect(ev.metrics))  # doctest: +SKIP
+    >>> usage.get_summary().eou_turns  # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._summary = UsageSummary()
+
+    def collect(self, metrics: AnyMetrics) -> None:
+        s = self._summary
+        if isinstance(metrics, VADMetrics):
+            s.vad_inference_count += metrics.inference_count
+            s.vad_inference_duration_total += metrics.inference_duration_total
+        elif isinstance(metrics, EOUMetrics):
+            s.eou_turns += 1
+            s.end_of_utterance_delay_total += metrics.end_of_utterance_delay
+            s.transcription_delay_total += metrics.transcription_delay
+
+    def get_summary(self) -> UsageSummary:
+        """A copy of the totals so far."""
+        return dataclasses.replace(self._summary)
+
+
+def log_metrics(metrics: AnyMetrics, *, log: logging.Logger | None = None) -> None:
+    """Log one line for a metrics object (LiveKit ``metrics.log_metrics``)."""
+    log = log or logger
+    if isinstance(metrics, VADMetrics):
+        log.info("VAD metrics: inference_count=%d inference_duration_total=%.4fs idle_time=%.3fs",
+                 metrics.inference_count, metrics.inference_duration_total, metrics.idle_time)
+    elif isinstance(metrics, EOUMetrics):
+        log.info("EOU metrics: end_of_utterance_delay=%.3fs transcription_delay=%.3fs "
+                 "speech_id=%s", metrics.end_of_utterance_delay, metrics.transcription_delay,
+                 metrics.speech_id)
+    else:
+        log.info("metrics: %r", metrics)

