@@ -4,7 +4,8 @@
 The kernel reads the hysteresis kernel's per-window flags and START/END events, keeps the user and
 agent states, and emits one time-ordered stream of event codes: the START/END events it was given,
 plus ``USER_TURN_COMPLETED`` (endpointing delay expired), ``AGENT_INTERRUPTED`` (user speech long
-enough while the agent speaks) and ``USER_AWAY`` (away deadline reached) and ``USER_BACKCHANNEL`` (speech during agent speech that
+enough while the agent speaks: from its onset to the last window the VAD called speech, so inner
+pauses count but the hangover after the last voiced window does not, and a cough stays a cough) and ``USER_AWAY`` (away deadline reached) and ``USER_BACKCHANNEL`` (speech during agent speech that
 ended without interrupting, so it opens no turn).  Timers are set/cancel
 pairs on int64 sample deadlines, never a wall clock (LiveKit ``_set_user_away_timer`` /
 ``_cancel_user_away_timer``; ``audio_recognition._bounce_eou_task``), so a replay gives exactly the
@@ -30,6 +31,7 @@ from _common cimport (
     US_LISTENING,
     US_SPEAKING,
     WF_END,
+    WF_RAW_SPEECH,
     WF_START,
 )
 
@@ -53,6 +55,7 @@ cdef struct TimerState:
     int64_t away_deadline         # < 0: not armed
     int64_t last_speaking         # back-dated end of the last speech, < 0 before any
     int64_t speech_start          # back-dated start of the current/last speech
+    int64_t last_voiced           # end of the last window the VAD called speech
     int utterance_counts          # the current utterance belongs to a user turn
     int turn_open                 # user speech not yet committed as a turn
     int interrupted               # the current utterance already interrupted the agent
@@ -115,7 +118,7 @@ cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out)
 cdef inline void _check_interrupt(TimerState* s, EventOut* out) noexcept nogil:
     if (s.user_state == US_SPEAKING and s.agent_state == AS_SPEAKING and s.allow_interruptions
             and s.speech_interruptible and not s.interrupted
-            and s.now - s.speech_start >= s.min_interruption):
+            and s.last_voiced - s.speech_start >= s.min_interruption):
         s.interrupted = 1
         s.utterance_counts = 1
         s.agent_state = AS_LISTENING
@@ -157,6 +160,8 @@ cdef void _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t start
         elif f & WF_END:
             _user_end(s, s.now, hyst_aux[j], out)
             j += 1
+        if f & WF_RAW_SPEECH and s.user_state == US_SPEAKING:
+            s.last_voiced = s.now
         _check_interrupt(s, out)
         _check_deadlines(s, out)
 
@@ -190,7 +195,8 @@ cdef class Timers:
     endpoint_delay : int
         ``min_endpointing_delay`` in samples, measured from the back-dated end of speech.
     min_interruption : int
-        ``min_interruption_duration`` in samples of user speech (short pauses included).
+        ``min_interruption_duration`` in samples of user speech, from the back-dated onset to the
+        end of the last voiced window (short pauses included, the trailing hangover not).
     away_timeout : int
         ``user_away_timeout`` in samples; negative disables the away timer.
     turn_detection : int
@@ -238,6 +244,7 @@ cdef class Timers:
         self.s.away_deadline = -1
         self.s.last_speaking = -1
         self.s.speech_start = -1
+        self.s.last_voiced = -1
         self.s.utterance_counts = 0
         self.s.turn_open = 0
         self.s.interrupted = 0

@@ -42,6 +42,7 @@ class Timers:
         self._away_deadline = -1
         self._last_speaking = -1
         self._speech_start = -1
+        self._last_voiced = -1
         self._utterance_counts = False
         self._turn_open = False
         self._interrupted = False
@@ -101,7 +102,7 @@ class Timers:
     def _check_interrupt(self) -> None:
         if (self._user == UserState.SPEAKING and self._agent == AgentState.SPEAKING
                 and self._allow and self._interruptible and not self._interrupted
-                and self._now - self._speech_start >= self._min_int):
+                and self._last_voiced - self._speech_start >= self._min_int):
             self._interrupted = True
             self._utterance_counts = True
             self._agent = AgentState.LISTENING
@@ -150,6 +151,8 @@ class Timers:
             elif f & WindowFlag.END:
                 self._user_end(self._now, int(hyst_aux[j]))
                 j += 1
+            if f & WindowFlag.RAW_SPEECH and self._user == UserState.SPEAKING:
+                self._last_voiced = self._now
             self._check_interrupt()
             self._check_deadlines()
         fired = self._drain()

@@ -1,0 +1,42 @@
+"""Drive the hysteresis and timers kernels over whole arrays in chunks (for tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_hysteresis(hyst, probs: np.ndarray, chunk: int, window: int, rms=None):
+    """Feed ``probs`` in chunks of ``chunk`` windows; return flags, smoothed and events."""
+    n = probs.shape[0]
+    flags = np.zeros(n, np.uint8)
+    smoothed = np.zeros(n, np.float32)
+    events: list[tuple[int, int, int]] = []
+    code = np.zeros(n + 1, np.int32)
+    sample = np.zeros(n + 1, np.int64)
+    aux = np.zeros(n + 1, np.int64)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        r = None if rms is None else np.ascontiguousarray(rms[a:b])
+        k = hyst.process(np.ascontiguousarray(probs[a:b]), r, a * window, flags[a:b],
+                         smoothed[a:b], code, sample, aux)
+        events += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+    return flags, smoothed, events
+
+
+def run_timers(timers, flags: np.ndarray, hyst_events, chunk: int, window: int, start: int = 0):
+    """Feed per-window flags in chunks; return the timer kernel's event tuples."""
+    n = flags.shape[0]
+    aux_all = np.array([e[2] for e in hyst_events], dtype=np.int64)
+    starts = np.cumsum((flags & 12) != 0)  # START|END flags seen up to each window
+    out: list[tuple[int, int, int]] = []
+    code = np.zeros(4 * chunk, np.int32)
+    sample = np.zeros(4 * chunk, np.int64)
+    aux = np.zeros(4 * chunk, np.int64)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        j0 = int(starts[a - 1]) if a else 0
+        j1 = int(starts[b - 1])
+        k = timers.process(np.ascontiguousarray(flags[a:b]), aux_all[j0:j1], start + a * window,
+                           code, sample, aux)
+        out += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+    return out
