@@ -53,6 +53,8 @@ setup(
         _extensions(),
         compiler_directives=directives,
         include_path=["ext"],
+        # Separate C output per flavour: Cython's timestamp check ignores directive changes.
+        build_dir="build/cython-debug" if DEBUG else "build/cython",
         annotate=False,
     ),
 )

@@ -6,7 +6,6 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import load_clip
 from scipy.signal import resample_poly
 
 from turnengine import TurnEngine, TurnEngineOptions
@@ -98,7 +97,7 @@ def test_resampled_input_gives_the_same_events_within_one_window(rate, clip_dial
     ev_hi = [e for e in replay(other, hi, rate // 50) if e.type == "user_state_changed"]
     assert [e.new_state for e in ev_hi] == [e.new_state for e in ev_base]
     window = 512 / 16000
-    for a, b in zip(ev_base, ev_hi):
+    for a, b in zip(ev_base, ev_hi, strict=True):
         assert abs(a.stream_time - b.stream_time) <= window + 1e-9
         assert abs(a.audio_time - b.audio_time) <= window + 1e-9
 

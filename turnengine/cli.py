@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def bundled_clip() -> Path:
     """Path of the bundled demo clip (installed as package data, or the source checkout's)."""
     import importlib.resources
 
-    packaged = importlib.resources.files("turnengine").joinpath("data", BUNDLED_CLIP_NAME)
+    packaged = importlib.resources.files("turnengine").joinpath(f"data/{BUNDLED_CLIP_NAME}")
     if packaged.is_file():
         return Path(str(packaged))
     source = Path(__file__).resolve().parent.parent / "examples" / "audio" / BUNDLED_CLIP_NAME
@@ -56,7 +56,9 @@ def _parse_bool(text: str) -> bool:
 
 
 def _option_type(kind: str, optional: bool) -> Any:
-    base = {"bool": _parse_bool, "int": int, "float": float, "str": str}[kind]
+    parsers: dict[str, Callable[[str], Any]] = {"bool": _parse_bool, "int": int, "float": float,
+                                                "str": str}
+    base = parsers[kind]
 
     def parse(text: str) -> Any:
         if optional and text.lower() in ("none", "off", "null"):
@@ -78,7 +80,8 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
         unit = f" [{spec['unit']}]" if spec["unit"] else ""
         none = " ('none' disables)" if spec["optional"] else ""
         group.add_argument(flag, dest=f"opt_{spec['name']}", metavar="VALUE",
-                           type=_option_type(spec["type"], spec["optional"]), default=argparse.SUPPRESS,
+                           type=_option_type(spec["type"], spec["optional"]),
+                           default=argparse.SUPPRESS,
                            help=f"{spec['help']}{unit}; default {spec['default']}{none}")
 
 
@@ -114,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="R.json", default=None,
                      help="write the session report as JSON")
     add_option_flags(run)
+
+    ev = sub.add_parser("eval", help="score the engine on a directory of labelled clips",
+                        description="Replay every NAME.wav with a NAME.json label file in "
+                                    "DIRECTORY and print SPEC 11 metrics per clip and pooled.")
+    ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
+    ev.add_argument("--json", action="store_true", help="print one JSON document")
+    ev.add_argument("--vad", default="silero-onnx", help="VAD backend")
+    ev.add_argument("--quiet", action="store_true", help="no per-clip progress on stderr")
+    add_option_flags(ev)
     return parser
 
 
@@ -135,7 +147,8 @@ def _format_event(ev: dict[str, Any]) -> str:
     if kind == "agent_state_changed":
         return f"{t}  agent  {ev['old_state']:>9} -> {ev['new_state']}"
     if kind == "user_turn_completed":
-        return (f"{t}  TURN   completed: end_of_utterance_delay={ev['end_of_utterance_delay']:.3f}s "
+        return (f"{t}  TURN   completed: "
+                f"end_of_utterance_delay={ev['end_of_utterance_delay']:.3f}s "
                 f"endpointing_delay={ev['endpointing_delay']:.2f}s reason={ev['reason']}"
                 + (f" transcript={ev['transcript']!r}" if ev["transcript"] else ""))
     if kind == "agent_interrupted":
@@ -152,58 +165,63 @@ def _format_event(ev: dict[str, Any]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from .audio import read_audio
-    from .engine import TurnEngine
+    from .replay import replay_file
 
     options = options_from_args(args)
     path = Path(args.file) if args.file else bundled_clip()
-    try:
-        audio = read_audio(path)
-    except (FileNotFoundError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
-    if args.chunk_ms <= 0:
-        raise CLIError(f"--chunk-ms must be > 0, got {args.chunk_ms}", EXIT_USAGE)
-    try:
-        engine = TurnEngine(sample_rate=audio.sample_rate, vad=args.vad,
-                            model_path=args.model_path, options=options)
-    except (TypeError, ValueError, FileNotFoundError) as exc:
-        raise CLIError(f"{path}: {exc}") from None
-    chunk = max(1, int(round(audio.sample_rate * args.chunk_ms / 1000.0)))
-    samples = audio.samples
-    if samples.shape[1] == 1:
-        samples = samples[:, 0]
     out = sys.stdout
-    if not args.json:
-        print(f"# {path.name}: {audio.duration:.2f}s at {audio.sample_rate} Hz, "
-              f"{audio.samples.shape[1]} channel(s); vad={engine.vad.name}", file=out)
 
     def show(events: list[Any]) -> None:
         for ev in events:
             if ev.type == "metrics_collected" and not args.metrics:
                 continue
             d = ev.to_dict()
-            print(json.dumps(d) if args.json else _format_event(d), file=out)
+            print(json.dumps(d) if args.json else _format_event(d), file=out, flush=args.realtime)
 
-    wall0 = time.perf_counter()
-    for i in range(0, samples.shape[0], chunk):
-        piece = np.ascontiguousarray(samples[i:i + chunk])
-        show(engine.push_audio(piece))
-        if args.realtime:
-            lag = (i + piece.shape[0]) / audio.sample_rate - (time.perf_counter() - wall0)
-            if lag > 0:
-                time.sleep(lag)
-    # Let pending timers (endpointing, away) fire after the file ends, as a live call would.
-    show(engine.advance(options.min_endpointing_delay + 0.1))
-    report = engine.close()
-    if args.report:
-        Path(args.report).write_text(report.to_json())
     if not args.json:
-        turns = sum(1 for e in report.events if e["type"] == "user_turn_completed")
-        wall = time.perf_counter() - wall0
-        print(f"# {turns} user turn(s); processed {audio.duration:.2f}s of audio in {wall:.2f}s "
-              f"({audio.duration / max(wall, 1e-9):.0f}x real time)", file=out)
+        print(f"# {path.name}: replaying with vad={args.vad}", file=out)
+    try:
+        result = replay_file(path, vad=args.vad, options=options, model_path=args.model_path,
+                             chunk_ms=args.chunk_ms, realtime=args.realtime, on_events=show)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.report:
+        Path(args.report).write_text(result.report.to_json())
+    if not args.json:
+        turns = sum(1 for e in result.events if e.type == "user_turn_completed")
+        dur = result.audio.duration
+        print(f"# {turns} user turn(s) in {dur:.2f}s of audio at {result.audio.sample_rate} Hz; "
+              f"processed in {result.wall_s:.2f}s ({dur / max(result.wall_s, 1e-9):.0f}x real "
+              "time)", file=out)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .eval_runner import evaluate_directory, labelled_clips
+    from .evaluation import format_table
+
+    options = options_from_args(args)
+    try:
+        n = len(labelled_clips(args.directory))
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    done = [0]
+
+    def progress(score: Any) -> None:
+        done[0] += 1
+        if not args.quiet:
+            print(f"[{done[0]}/{n}] {score.clip}: F1 {score.frames.f1:.3f}", file=sys.stderr)
+
+    try:
+        result = evaluate_directory(args.directory, vad=args.vad, options=options,
+                                    on_clip=progress)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        rows: list[Any] = [*result.clips, result.pooled]
+        print(format_table(rows))
     return 0
 
 
@@ -217,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "eval":
+            return cmd_eval(args)
         parser.error(f"unknown command {args.command}")  # pragma: no cover
     except CLIError as exc:
         print(f"turnengine: error: {exc}", file=sys.stderr)

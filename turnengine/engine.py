@@ -507,7 +507,8 @@ class TurnEngine:
                 frames=samples[i * w:(i + 1) * w].copy()))
 
     # -- host calls ----------------------------------------------------------------------------
-    def set_agent_state(self, state: str, *, allow_interruptions: bool | None = None) -> list[Event]:
+    def set_agent_state(self, state: str, *,
+                        allow_interruptions: bool | None = None) -> list[Event]:
         """Tell the engine what the agent is doing.
 
         Parameters

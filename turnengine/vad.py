@@ -22,6 +22,7 @@ import abc
 import importlib.resources
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,8 +159,9 @@ class SileroOnnxVAD(VADBackend):
 
     name = "silero-onnx"
 
-    def __init__(self, sample_rate_hz: int = 16000, model_path: str | os.PathLike[str] | None = None,
-                 *, _session: object | None = None) -> None:
+    def __init__(self, sample_rate_hz: int = 16000,
+                 model_path: str | os.PathLike[str] | None = None, *,
+                 _session: Any = None) -> None:
         if sample_rate_hz not in (8000, 16000):
             raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
         self.sample_rate_hz = sample_rate_hz
@@ -191,7 +193,7 @@ class SileroOnnxVAD(VADBackend):
 
     def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
         w, c = self.window_size, self.context_size
-        run = self._session.run  # type: ignore[attr-defined]
+        run = self._session.run
         feeds, inp = self._feeds, self._input
         for i in range(samples.shape[0] // w):
             inp[0, c:] = samples[i * w:(i + 1) * w]

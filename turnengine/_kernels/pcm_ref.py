@@ -1,0 +1,346 @@
+"""Pure-Python reference twin of ``ext/pcm.pyx``: PCM intake, down-mix and streaming resampler.
+
+Same classes, signatures and float32 results as the compiled ``turnengine._kernels.pcm``.  This
+module also holds the parts both twins share, so they cannot drift apart: the filter design
+(``resampler_design``) and the argument checks (identical error messages).
+
+The resampler is a rational polyphase FIR (up ``L``, low-pass, down ``M``) as in
+``scipy.signal.resample_poly``, run as a stream: the last ``taps_per_phase - 1`` down-mixed input
+samples and the filter phase carry over from one call to the next, so any chunking of a signal
+gives bit-identical output.  Each output is ``sum_k coef[phase, k] * x[j - T + 1 + k]`` accumulated
+in float64 in a fixed order (``SUM_LANES`` interleaved partial sums, oldest sample first), then
+rounded to float32.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+SUPPORTED_RATES_HZ = (8000, 16000, 24000, 32000, 44100, 48000)
+NATIVE_RATES_HZ = (8000, 16000)
+RESAMPLED_RATE_HZ = 16000
+
+#: (up, down) per input rate; output rate = input * up / down.
+RATIOS = {
+    8000: (1, 1),
+    16000: (1, 1),
+    24000: (2, 3),
+    32000: (1, 2),
+    44100: (160, 441),
+    48000: (1, 3),
+}
+
+#: Low-pass design, shared by every resampled rate (Kaiser-window FIR from scipy.signal.firwin).
+#: The filter spans 2 * FILTER_DELAY_OUT output samples (2.75 ms), has its -6 dB point at
+#: FILTER_CUTOFF_HZ, >= 66 dB attenuation from 8 kHz up (the output Nyquist frequency, so no
+#: aliasing into the band) and < 0.1 dB droop up to 6.5 kHz.  Its length ``2 * down * D + 1`` at
+#: the up-sampled rate makes the group delay exactly ``D`` output samples at every rate.
+FILTER_DELAY_OUT = 22
+FILTER_CUTOFF_HZ = 7200.0
+FILTER_KAISER_BETA = 6.5
+
+_F32 = np.float32
+_F64 = np.float64
+_RATES_TEXT = ", ".join(str(r) for r in SUPPORTED_RATES_HZ)
+#: The dot product of each output runs as SUM_LANES interleaved float64 partial sums (lane j
+#: takes taps j, j + 4, ...), combined as (s0 + s1) + (s2 + s3); taps_per_phase is padded with zero
+#: taps to a multiple of it.  Fixed order, so results do not depend on chunking.
+SUM_LANES = 4
+_MIX_BLOCK = 8192  # outputs per vectorised step of the reference twin (bounds its memory)
+
+
+def check_sample_rate(sample_rate_hz: object) -> int:
+    """Validate an input sample rate and return it as int.
+
+    Raises
+    ------
+    TypeError
+        If ``sample_rate_hz`` is not an integer (bool is refused).
+    ValueError
+        If the rate is not one of ``SUPPORTED_RATES_HZ``.
+    """
+    if isinstance(sample_rate_hz, (bool, np.bool_)) or not isinstance(
+        sample_rate_hz, (int, np.integer)
+    ):
+        raise TypeError(
+            f"sample_rate_hz must be an int, got {type(sample_rate_hz).__name__} {sample_rate_hz!r}"
+        )
+    rate = int(sample_rate_hz)
+    if rate not in RATIOS:
+        raise ValueError(f"unsupported sample rate {rate} Hz; expected one of {_RATES_TEXT}")
+    return rate
+
+
+@functools.cache
+def resampler_design(sample_rate_hz: int) -> tuple[int, int, np.ndarray]:
+    """Design the polyphase low-pass for one input rate (cached; computed once per rate).
+
+    Parameters
+    ----------
+    sample_rate_hz : int
+        Input rate, one of ``SUPPORTED_RATES_HZ``.
+
+    Returns
+    -------
+    up, down : int
+        Rational factors, ``output_rate = sample_rate_hz * up / down``.
+    coef : ndarray of float64, shape ``(up, taps_per_phase)``, read-only
+        ``coef[p, k]`` multiplies the input sample ``taps_per_phase - 1 - k`` steps before the
+        newest one used by an output of phase ``p`` (rows are time-reversed, oldest tap first).
+        ``taps_per_phase`` is a multiple of ``SUM_LANES``.  Native rates give
+        ``up = down = 1`` and ``coef = [[1.0]]``.
+
+    Notes
+    -----
+    Source: ``scipy.signal.firwin`` with a Kaiser window (beta ``FILTER_KAISER_BETA``), cutoff
+    ``FILTER_CUTOFF_HZ`` at the up-sampled rate, ``2 * down * FILTER_DELAY_OUT + 1`` taps, gain
+    ``up`` (to make up for the zeros inserted by up-sampling), zero-padded to ``up`` phases of
+    equal length.
+    """
+    rate = check_sample_rate(sample_rate_hz)
+    up, down = RATIOS[rate]
+    if rate in NATIVE_RATES_HZ:
+        coef = np.ones((1, 1), dtype=_F64)
+    else:
+        from scipy import signal
+
+        n_taps = 2 * down * FILTER_DELAY_OUT + 1
+        h = signal.firwin(
+            n_taps,
+            FILTER_CUTOFF_HZ,
+            window=("kaiser", FILTER_KAISER_BETA),
+            fs=float(rate * up),
+        ) * float(up)
+        taps = -(-n_taps // up)  # taps per phase
+        taps += -taps % SUM_LANES  # whole groups of SUM_LANES (zero taps at the oldest end)
+        padded = np.zeros(up * taps, dtype=_F64)
+        padded[:n_taps] = h
+        # padded[p + t * up] is tap t of phase p; reverse t so the oldest input comes first.
+        coef = np.ascontiguousarray(padded.reshape(taps, up).T[:, ::-1])
+    coef.setflags(write=False)
+    return up, down, coef
+
+
+def check_samples(x: object) -> tuple[np.ndarray, float]:
+    """Validate an input chunk; return it as ``(n_frames, n_channels)`` and its down-mix scale.
+
+    A 1-D array is taken as mono, shape ``(n_frames, 1)`` (a view, no copy).  The scale is
+    ``1 / n_channels`` for float32 and ``1 / (32768 * n_channels)`` for int16.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a numpy array of native-endian int16 or float32.
+    ValueError
+        If ``x`` is not 1-D or 2-D, not C-contiguous, or has no frame or no channel.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"expected a numpy array of int16 or float32 samples, got {type(x).__name__}"
+        )
+    if x.dtype != np.int16 and x.dtype != np.float32:
+        raise TypeError(
+            f"expected int16 or float32 samples, got {x.dtype} array of shape {x.shape}"
+        )
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            "expected a 2-D array of shape (n_frames, n_channels) (or 1-D mono), got "
+            f"{x.ndim}-D array of shape {x.shape}"
+        )
+    if not x.flags.c_contiguous:
+        raise ValueError(
+            f"expected a C-contiguous array, got a strided view of shape {x.shape} "
+            "(use np.ascontiguousarray)"
+        )
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    n_frames, n_channels = x.shape
+    if n_frames < 1 or n_channels < 1:
+        raise ValueError(f"expected at least 1 frame and 1 channel, got array of shape {x.shape}")
+    scale = 1.0 / n_channels
+    if x.dtype == np.int16:
+        scale = 1.0 / (32768.0 * n_channels)
+    return x, scale
+
+
+def find_nonfinite(x: np.ndarray) -> int:
+    """Index of the first frame of a float32 chunk holding NaN or inf, or -1 if all finite."""
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return -1
+    return int(np.flatnonzero(bad.any(axis=1))[0])
+
+
+def nonfinite_error(frame: int) -> ValueError:
+    """The error raised for a float32 chunk holding NaN/inf at ``frame``."""
+    return ValueError(f"expected finite float32 samples in [-1, 1], got NaN/inf at frame {frame}")
+
+
+def check_out(out: object, need: int, what: str) -> int:
+    """Validate an output buffer: writable, 1-D, C-contiguous float32 of length >= ``need``.
+
+    Returns its length.  ``what`` names the bound in the error (e.g. ``"max_output(480)"``).
+
+    Raises
+    ------
+    TypeError
+        If ``out`` is not a float32 numpy array.
+    ValueError
+        If it is not 1-D, not C-contiguous, read-only, or shorter than ``need``.
+    """
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32:
+        got = f"{out.dtype} array" if isinstance(out, np.ndarray) else type(out).__name__
+        raise TypeError(f"expected out as a float32 numpy array, got {got}")
+    if out.ndim != 1 or not out.flags.c_contiguous:
+        raise ValueError(
+            f"expected out as a 1-D C-contiguous float32 array, got shape {out.shape} "
+            f"with strides {out.strides}"
+        )
+    if not out.flags.writeable:
+        raise ValueError("expected a writable out array, got a read-only one")
+    if out.shape[0] < need:
+        raise ValueError(f"expected out of length >= {need} ({what}), got length {out.shape[0]}")
+    return int(out.shape[0])
+
+
+def check_count(value: object, name: str, minimum: int) -> int:
+    """Validate a non-bool integer argument >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+class Intake:
+    """Reference PCM intake; see the compiled ``turnengine._kernels.pcm.Intake``."""
+
+    def __init__(self, sample_rate_hz: int) -> None:
+        rate = check_sample_rate(sample_rate_hz)
+        up, down, coef = resampler_design(rate)
+        self._rate = rate
+        self._up = up
+        self._down = down
+        self._coef = coef
+        self._taps = coef.shape[1]
+        self._out_rate = rate * up // down
+        self._delay = 0 if up == down else FILTER_DELAY_OUT
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history and the clock: back to the state after construction."""
+        self._hist = np.zeros(self._taps - 1, dtype=_F32)
+        self._next_q = 0  # up-sampled-rate position of the next output, relative to consumed
+        self._consumed = 0
+        self._produced = 0
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self._rate
+
+    @property
+    def output_rate_hz(self) -> int:
+        return self._out_rate
+
+    @property
+    def delay_samples(self) -> int:
+        return self._delay
+
+    @property
+    def up(self) -> int:
+        return self._up
+
+    @property
+    def down(self) -> int:
+        return self._down
+
+    @property
+    def taps_per_phase(self) -> int:
+        return self._taps
+
+    @property
+    def consumed(self) -> int:
+        return self._consumed
+
+    @property
+    def produced(self) -> int:
+        return self._produced
+
+    def max_output(self, n_frames: int) -> int:
+        n = check_count(n_frames, "n_frames", 0)
+        return -(-n * self._up // self._down)
+
+    def process(self, x, out) -> int:
+        x2, scale = check_samples(x)
+        n, n_channels = x2.shape
+        check_out(out, self.max_output(n), f"max_output({n})")
+        if x2.dtype == np.float32:
+            bad = find_nonfinite(x2)
+            if bad >= 0:
+                raise nonfinite_error(bad)
+        # Down-mix: float64 sum in channel order, times the scale, rounded to float32.
+        acc = x2[:, 0].astype(_F64)
+        for c in range(1, n_channels):
+            acc += x2[:, c]
+        mono = (acc * scale).astype(_F32)
+
+        up, down, taps = self._up, self._down, self._taps
+        if up == down:  # native rate: the filter is [1.0]
+            out[:n] = mono
+            self._consumed += n
+            self._produced += n
+            return n
+        q0 = self._next_q
+        count = max(0, -(-(n * up - q0) // down))
+        if count:
+            buf = np.concatenate([self._hist, mono])
+            q = q0 + down * np.arange(count, dtype=np.int64)
+            starts = q // up  # index in buf of the oldest sample used by each output
+            phases = q % up
+            offsets = np.arange(taps, dtype=np.int64)
+            for b in range(0, count, _MIX_BLOCK):
+                sl = slice(b, min(b + _MIX_BLOCK, count))
+                prod = buf[starts[sl, None] + offsets].astype(_F64) * self._coef[phases[sl]]
+                # Lane j sums taps j, j + 4, ... in order (oldest first), exactly as the kernel.
+                lanes = np.add.accumulate(
+                    prod.reshape(prod.shape[0], taps // SUM_LANES, SUM_LANES), axis=1
+                )[:, -1, :]
+                acc = (lanes[:, 0] + lanes[:, 1]) + (lanes[:, 2] + lanes[:, 3])
+                out[sl] = acc.astype(_F32)
+            self._hist = buf[n:].copy()
+        else:
+            self._hist = np.concatenate([self._hist, mono])[n:]
+        self._next_q = q0 + count * down - n * up
+        self._consumed += n
+        self._produced += count
+        return count
+
+
+def window_rms(samples, window: int, out) -> int:
+    """Reference ``window_rms``; see the compiled ``turnengine._kernels.pcm.window_rms``."""
+    win = check_count(window, "window", 1)
+    if not isinstance(samples, np.ndarray) or samples.dtype != np.float32:
+        got = (
+            f"{samples.dtype} array"
+            if isinstance(samples, np.ndarray)
+            else (type(samples).__name__)
+        )
+        raise TypeError(f"expected samples as a float32 numpy array, got {got}")
+    if samples.ndim != 1 or not samples.flags.c_contiguous:
+        raise ValueError(
+            f"expected samples as a 1-D C-contiguous float32 array, got shape {samples.shape}"
+        )
+    n = samples.shape[0]
+    if n % win:
+        raise ValueError(
+            f"expected a number of samples that is a multiple of window={win}, got {n}"
+        )
+    n_win = n // win
+    check_out(out, n_win, f"len(samples) // window = {n_win}")
+    if n_win:
+        x = samples.astype(_F64).reshape(n_win, win)
+        acc = np.add.accumulate(x * x, axis=1)[:, -1]
+        out[:n_win] = np.sqrt(acc * (1.0 / win)).astype(_F32)
+    return n_win
