@@ -114,3 +114,9 @@ def test_eval_scores_a_directory(tmp_path: Path, capsys, vad):
     assert main(["eval", str(tmp_path), "--vad", vad, "--quiet"]) == 0
     assert "pooled (2 clips)" in capsys.readouterr().out
     assert main(["eval", str(tmp_path / "none")]) == 1
+
+
+def test_docs_list_every_option_with_its_default():
+    text = (Path(__file__).parent.parent / "docs" / "options.md").read_text()
+    for spec in TurnEngineOptions.describe():
+        assert f"| `{spec['name']}` |" in text and f"`{spec['default']}`" in text
