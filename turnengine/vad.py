@@ -162,6 +162,8 @@ class SileroOnnxVAD(VADBackend):
     def __init__(self, sample_rate_hz: int = 16000,
                  model_path: str | os.PathLike[str] | None = None, *,
                  _session: Any = None) -> None:
+        if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, int):
+            raise TypeError(f"expected an int sample rate in Hz, got {sample_rate_hz!r}")
         if sample_rate_hz not in (8000, 16000):
             raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
         self.sample_rate_hz = sample_rate_hz

@@ -1,0 +1,38 @@
+"""Stub of the compiled ``turnengine._kernels.hysteresis`` (ext/hysteresis.pyx)."""
+
+import numpy as np
+import numpy.typing as npt
+
+class Hysteresis:
+    """Streaming VAD hysteresis over per-window speech probabilities (SPEC 3.2)."""
+
+    def __init__(
+        self,
+        window_size: int,
+        activation_threshold: float,
+        deactivation_threshold: float,
+        min_speech_windows: int,
+        min_silence_windows: int,
+        smoothing_alpha: float,
+        min_volume: float = 0.0,
+    ) -> None: ...
+    def reset(self) -> None: ...
+    @property
+    def speaking(self) -> bool: ...
+    @property
+    def speech_run(self) -> int: ...
+    @property
+    def silence_run(self) -> int: ...
+    @property
+    def window_size(self) -> int: ...
+    def process(
+        self,
+        probs: npt.NDArray[np.float32],
+        rms: npt.NDArray[np.float32] | None,
+        start_sample: int,
+        flags_out: npt.NDArray[np.uint8],
+        smoothed_out: npt.NDArray[np.float32],
+        ev_code: npt.NDArray[np.int32],
+        ev_sample: npt.NDArray[np.int64],
+        ev_aux: npt.NDArray[np.int64],
+    ) -> int: ...
