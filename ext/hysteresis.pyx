@@ -111,6 +111,15 @@ cdef class Hysteresis:
     """
 
     cdef HystState s
+    # Scratch arrays bound once by bind(); step() runs on them without acquiring buffers.
+    cdef const float[::1] _probs
+    cdef const float[::1] _rms
+    cdef uint8_t[::1] _flags
+    cdef float[::1] _smoothed
+    cdef int32_t[::1] _code
+    cdef int64_t[::1] _sample
+    cdef int64_t[::1] _aux
+    cdef int64_t _cap
 
     def __init__(self, int window_size, float activation_threshold, float deactivation_threshold,
                  long long min_speech_windows, long long min_silence_windows,
@@ -134,6 +143,7 @@ cdef class Hysteresis:
         self.s.alpha = smoothing_alpha
         self.s.beta = <float>1.0 - self.s.alpha
         self.s.min_volume = min_volume
+        self._cap = -1
         self.reset()
 
     def reset(self):
@@ -217,4 +227,62 @@ cdef class Hysteresis:
         with nogil:
             n_ev = _process(&self.s, &probs[0], rms_p, n, start_sample, &flags_out[0],
                             &smoothed_out[0], &ev_code[0], &ev_sample[0], &ev_aux[0])
+        return n_ev
+
+    def bind(self, const float[::1] probs, const float[::1] rms, uint8_t[::1] flags_out,
+             float[::1] smoothed_out, int32_t[::1] ev_code, int64_t[::1] ev_sample,
+             int64_t[::1] ev_aux):
+        """Bind per-chunk scratch arrays once, for :meth:`step` (the engine's hot path).
+
+        Parameters
+        ----------
+        probs, rms : float32 arrays, shape (capacity,)
+            Inputs that :meth:`step` reads (``rms`` only when ``min_volume > 0``).
+        flags_out, smoothed_out, ev_code, ev_sample, ev_aux : arrays, shape (>= capacity,)
+            Outputs, as for :meth:`process`.
+
+        Raises
+        ------
+        ValueError
+            If any array is shorter than ``probs``.
+        """
+        cdef int64_t cap = probs.shape[0]
+        if min(rms.shape[0], flags_out.shape[0], smoothed_out.shape[0], ev_code.shape[0],
+               ev_sample.shape[0], ev_aux.shape[0]) < cap or cap < 1:
+            raise ValueError(f"expected every bound array to have length >= {cap} >= 1")
+        self._probs = probs
+        self._rms = rms
+        self._flags = flags_out
+        self._smoothed = smoothed_out
+        self._code = ev_code
+        self._sample = ev_sample
+        self._aux = ev_aux
+        self._cap = cap
+
+    def step(self, long long n, long long start_sample):
+        """Run :meth:`process` on the first ``n`` entries of the bound arrays.
+
+        Returns
+        -------
+        int
+            Number of events written to the bound event arrays.
+
+        Raises
+        ------
+        ValueError
+            If nothing is bound or ``n`` is outside [0, capacity] (state unchanged).
+        """
+        cdef int64_t n_ev
+        cdef const float* rms_p = NULL
+        if self._cap < 0:
+            raise ValueError("bind() the scratch arrays before step()")
+        if n < 0 or n > self._cap:
+            raise ValueError(f"expected 0 <= n <= {self._cap}, got {n}")
+        if n == 0:
+            return 0
+        if self.s.min_volume > 0.0:
+            rms_p = &self._rms[0]
+        with nogil:
+            n_ev = _process(&self.s, &self._probs[0], rms_p, n, start_sample, &self._flags[0],
+                            &self._smoothed[0], &self._code[0], &self._sample[0], &self._aux[0])
         return n_ev

@@ -211,6 +211,13 @@ cdef class Timers:
     """
 
     cdef TimerState s
+    # Scratch arrays bound once by bind(); step() runs on them without acquiring buffers.
+    cdef const uint8_t[::1] _b_flags
+    cdef const int64_t[::1] _b_hyst_aux
+    cdef int32_t[::1] _b_code
+    cdef int64_t[::1] _b_sample
+    cdef int64_t[::1] _b_aux
+    cdef int64_t _cap
     cdef int32_t _code[16]
     cdef int64_t _sample[16]
     cdef int64_t _aux[16]
@@ -232,6 +239,7 @@ cdef class Timers:
         self.s.away_timeout = away_timeout if away_timeout >= 0 else -1
         self.s.mode = turn_detection
         self.s.allow_interruptions = allow_interruptions
+        self._cap = -1
         self.reset()
 
     def reset(self):
@@ -335,6 +343,71 @@ cdef class Timers:
         with nogil:
             _process(&self.s, &flags[0], n, start_sample,
                      &hyst_aux[0] if hyst_aux.shape[0] > 0 else NULL, &out)
+        return out.n
+
+    def bind(self, const uint8_t[::1] flags, const int64_t[::1] hyst_aux, int32_t[::1] ev_code,
+             int64_t[::1] ev_sample, int64_t[::1] ev_aux):
+        """Bind per-chunk arrays once, for :meth:`step` (the engine's hot path).
+
+        Parameters
+        ----------
+        flags, hyst_aux : uint8 / int64 arrays, shape (capacity,)
+            The hysteresis kernel's bound flag and event-aux outputs.
+        ev_code, ev_sample, ev_aux : arrays, shape (>= 4 * capacity,)
+            Outputs, as for :meth:`process`.
+
+        Raises
+        ------
+        ValueError
+            If an array is too short.
+        """
+        cdef int64_t cap = flags.shape[0]
+        if cap < 1 or hyst_aux.shape[0] < cap or min(
+                ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < MAX_EVENTS_PER_WINDOW * cap:
+            raise ValueError(f"expected flags of length >= 1, hyst_aux of length >= {cap} and "
+                             f"event arrays of length >= {MAX_EVENTS_PER_WINDOW * cap}")
+        self._b_flags = flags
+        self._b_hyst_aux = hyst_aux
+        self._b_code = ev_code
+        self._b_sample = ev_sample
+        self._b_aux = ev_aux
+        self._cap = cap
+
+    def step(self, long long n, long long n_hyst, long long start_sample):
+        """Run :meth:`process` on the first ``n`` flags and ``n_hyst`` aux of the bound arrays.
+
+        Returns
+        -------
+        int
+            Number of events written to the bound event arrays.
+
+        Raises
+        ------
+        ValueError
+            Nothing bound, ``n``/``n_hyst`` out of range, START/END flags not matching
+            ``n_hyst``, or ``start_sample`` before the clock (state unchanged).
+        """
+        cdef EventOut out
+        cdef int64_t i, n_flagged = 0
+        if self._cap < 0:
+            raise ValueError("bind() the scratch arrays before step()")
+        if not (0 <= n <= self._cap and 0 <= n_hyst <= self._cap):
+            raise ValueError(f"expected 0 <= n, n_hyst <= {self._cap}, got {n} and {n_hyst}")
+        if start_sample < self.s.now:
+            raise ValueError(f"start_sample {start_sample} is before the clock {self.s.now}")
+        if n == 0:
+            return 0
+        for i in range(n):
+            if self._b_flags[i] & (WF_START | WF_END):
+                n_flagged += 1
+        if n_flagged != n_hyst:
+            raise ValueError(f"flags mark {n_flagged} START/END windows but n_hyst is {n_hyst}")
+        out.code = &self._b_code[0]
+        out.sample = &self._b_sample[0]
+        out.aux = &self._b_aux[0]
+        out.n = 0
+        with nogil:
+            _process(&self.s, &self._b_flags[0], n, start_sample, &self._b_hyst_aux[0], &out)
         return out.n
 
     # -- host calls (rare; small Python lists are fine here) ---------------------------------

@@ -130,3 +130,28 @@ def test_property_any_chunking_same_result_and_twins_agree(probs, chunk, alpha):
     kinds = [e[0] for e in c1[2]]
     assert kinds == [EventCode.START_OF_SPEECH, EventCode.END_OF_SPEECH] * (len(kinds) // 2) + (
         [EventCode.START_OF_SPEECH] if len(kinds) % 2 else [])
+
+
+@pytest.mark.parametrize("ref", [False, True], ids=["compiled", "reference"])
+def test_bound_step_equals_process(ref):
+    p = _real_probs()
+    a = make(ref, smoothing_alpha=0.35, min_silence_windows=18)
+    want = run_hysteresis(a, p, 64, W)
+    b = make(ref, smoothing_alpha=0.35, min_silence_windows=18)
+    probs, rms = np.zeros(64, np.float32), np.zeros(64, np.float32)
+    flags, smoothed = np.zeros(64, np.uint8), np.zeros(64, np.float32)
+    code, sample, aux = np.zeros(64, np.int32), np.zeros(64, np.int64), np.zeros(64, np.int64)
+    b.bind(probs, rms, flags, smoothed, code, sample, aux)
+    events, all_flags = [], []
+    for start in range(0, len(p), 64):
+        n = min(64, len(p) - start)
+        probs[:n] = p[start:start + n]
+        k = b.step(n, start * W)
+        events += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+        all_flags.append(flags[:n].copy())
+    assert events == want[2]
+    assert np.array_equal(np.concatenate(all_flags), want[0])
+    with pytest.raises(ValueError, match="n <= 64"):
+        b.step(65, 0)
+    with pytest.raises(ValueError, match="bind"):
+        make(ref).step(1, 0)

@@ -199,3 +199,27 @@ def test_property_chunking_and_twins_agree(pattern, chunk, agent, interruptible)
     assert results[0] == results[1] == results[2]
     times = [e[1] for e in results[0][0]]
     assert times == sorted(times)
+
+
+@REFS
+def test_bound_step_equals_process(ref):
+    p = speech([(0.0, 10), (0.9, 40), (0.0, 40), (0.9, 20), (0.0, 500)])
+    flags, _, hev = run_hysteresis(hyst(ref), p, len(p), W)
+    want = run_timers(timers(ref, away_s=3.0), flags, hev, 16, W)
+    t = timers(ref, away_s=3.0)
+    fl, haux = np.zeros(16, np.uint8), np.zeros(16, np.int64)
+    code, sample, aux = np.zeros(64, np.int32), np.zeros(64, np.int64), np.zeros(64, np.int64)
+    t.bind(fl, haux, code, sample, aux)
+    got, j = [], 0
+    for a in range(0, len(p), 16):
+        n = min(16, len(p) - a)
+        fl[:n] = flags[a:a + n]
+        m = int(((fl[:n] & 12) != 0).sum())
+        haux[:m] = [e[2] for e in hev[j:j + m]]
+        j += m
+        k = t.step(n, m, a * W)
+        got += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+    assert got == want and len(got) >= 5
+    with pytest.raises(ValueError, match="n_hyst"):
+        fl[0] = 4
+        t.step(1, 0, t.now)

@@ -60,6 +60,8 @@ SESSION_EVENTS: tuple[str, ...] = (
     "metrics_collected",
 )
 VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
+_INFERENCE_DONE = VADEventType.INFERENCE_DONE.value
+_INT16 = np.dtype(np.int16)
 TURN_DETECTORS: tuple[None, ...] = (None,)
 
 
@@ -197,6 +199,10 @@ class TurnEngine:
         self._t_sample = np.zeros(4 * n, dtype=np.int64)
         self._t_aux = np.zeros(4 * n, dtype=np.int64)
         self._scratch_windows = n
+        # Bound once, so each chunk's kernel calls pass only counts (no buffer acquisition).
+        self._hyst.bind(self._probs, self._rms, self._flags, self._smoothed, self._h_code,
+                        self._h_sample, self._h_aux)
+        self._timers.bind(self._flags, self._h_aux, self._t_code, self._t_sample, self._t_aux)
 
     # -- subscription ------------------------------------------------------------------------
     def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
@@ -273,7 +279,11 @@ class TurnEngine:
             engine (``EngineClosedError``).  The engine state is unchanged after any error.
         """
         self._check_open()
-        frames = as_frames(chunk)
+        if (type(chunk) is np.ndarray and chunk.dtype is _INT16 and chunk.ndim == 1
+                and chunk.shape[0] and chunk.flags.c_contiguous):
+            frames = chunk  # the common case: mono int16, nothing to check or convert
+        else:
+            frames = as_frames(chunk)
         need = self._pending + int(self._intake.max_output(frames.shape[0]))
         if need > self._buf.shape[0]:
             grown = np.zeros(max(need, 2 * self._buf.shape[0]), dtype=np.float32)
@@ -300,23 +310,24 @@ class TurnEngine:
         t0 = time.perf_counter()
         self.vad.process(samples, probs)
         infer_s = time.perf_counter() - t0
-        rms = None
         if self.options.min_volume > 0:
             self._window_rms(samples, self._w, self._rms)
-            rms = self._rms
-        n_h = self._hyst.process(probs, rms, start, self._flags, self._smoothed, self._h_code,
-                                 self._h_sample, self._h_aux)
-        n_t = self._timers.process(self._flags[:n_win], self._h_aux[:n_h], start, self._t_code,
-                                   self._t_sample, self._t_aux)
+        n_h = self._hyst.step(n_win, start)
+        n_t = self._timers.step(n_win, n_h, start)
         if self._audio_history is not None:
             self._record_audio(samples, start)
-        if self._emitter.has(VADEventType.INFERENCE_DONE.value):
+        if self._emitter.has(_INFERENCE_DONE):
             self._emit_inference_done(samples, n_win, start, infer_s)
-        # Merge kernel events with VADMetrics boundaries, both in window order.
         k = self._metrics_every
         first = k - (self._n_windows % k)  # 1-based window within this chunk of the next metric
-        metric_windows = range(first, n_win + 1, k)
         per_window_s = infer_s / n_win
+        if n_t == 0 and first > n_win:  # the usual chunk: nothing to emit
+            self._metrics_windows += n_win
+            self._metrics_infer_s += infer_s
+            self._n_windows += n_win
+            return
+        # Merge kernel events with VADMetrics boundaries, both in window order.
+        metric_windows = range(first, n_win + 1, k)
         codes, samples_t, aux = self._t_code, self._t_sample, self._t_aux
         j = 0
         prev_mw = 0

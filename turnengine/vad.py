@@ -180,6 +180,13 @@ class SileroOnnxVAD(VADBackend):
             _session = ort.InferenceSession(str(self.model_path), sess_options=opts,
                                             providers=["CPUExecutionProvider"])
         self._session = _session
+        # onnxruntime's public run() re-validates the feed names on every call (~10 us per
+        # window); its inner C++ session does the same work without that.  The public method is
+        # the fallback, and tests/test_vad.py pins that both give the same probabilities.
+        inner = getattr(_session, "_sess", None)
+        self._output_names = [o.name for o in _session.get_outputs()]
+        self._run = (inner.run if inner is not None and hasattr(inner, "run")
+                     else _session.run)
         self._input = np.zeros((1, self.context_size + self.window_size), dtype=np.float32)
         self._sr = np.array(sample_rate_hz, dtype=np.int64)
         self._feeds: dict[str, np.ndarray] = {}
@@ -195,11 +202,11 @@ class SileroOnnxVAD(VADBackend):
 
     def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
         w, c = self.window_size, self.context_size
-        run = self._session.run
+        run, names = self._run, self._output_names
         feeds, inp = self._feeds, self._input
         for i in range(samples.shape[0] // w):
             inp[0, c:] = samples[i * w:(i + 1) * w]
-            out, feeds["state"] = run(None, feeds)
+            out, feeds["state"] = run(names, feeds, None)
             probs_out[i] = out[0, 0]
             inp[0, :c] = inp[0, w:]
 

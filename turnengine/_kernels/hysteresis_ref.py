@@ -45,6 +45,7 @@ class Hysteresis:
         self._alpha = _F32(smoothing_alpha)
         self._beta = _F32(1.0) - self._alpha
         self._min_volume = _F32(min_volume)
+        self._bound: tuple | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -123,3 +124,20 @@ class Hysteresis:
                 f |= WindowFlag.SPEAKING
             flags_out[i] = f
         return n_ev
+
+    def bind(self, probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux) -> None:
+        cap = probs.shape[0]
+        if cap < 1 or min(rms.shape[0], flags_out.shape[0], smoothed_out.shape[0],
+                          ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < cap:
+            raise ValueError(f"expected every bound array to have length >= {cap} >= 1")
+        self._bound = (probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux)
+
+    def step(self, n: int, start_sample: int) -> int:
+        if self._bound is None:
+            raise ValueError("bind() the scratch arrays before step()")
+        probs, rms, flags, smoothed, code, sample, aux = self._bound
+        if n < 0 or n > probs.shape[0]:
+            raise ValueError(f"expected 0 <= n <= {probs.shape[0]}, got {n}")
+        if n == 0:
+            return 0
+        return self.process(probs[:n], rms[:n], start_sample, flags, smoothed, code, sample, aux)

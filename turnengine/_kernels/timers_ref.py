@@ -31,6 +31,7 @@ class Timers:
         self._mode = int(turn_detection)
         self._allow = bool(allow_interruptions)
         self._out: Fired = []
+        self._bound: tuple | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -159,6 +160,31 @@ class Timers:
         for k, (code, t, aux) in enumerate(fired):
             ev_code[k], ev_sample[k], ev_aux[k] = code, t, aux
         return len(fired)
+
+    def bind(self, flags, hyst_aux, ev_code, ev_sample, ev_aux) -> None:
+        cap = flags.shape[0]
+        need = MAX_EVENTS_PER_WINDOW * cap
+        if cap < 1 or hyst_aux.shape[0] < cap or min(
+                ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < need:
+            raise ValueError(f"expected flags of length >= 1, hyst_aux of length >= {cap} and "
+                             f"event arrays of length >= {need}")
+        self._bound = (flags, hyst_aux, ev_code, ev_sample, ev_aux)
+
+    def step(self, n: int, n_hyst: int, start_sample: int) -> int:
+        if self._bound is None:
+            raise ValueError("bind() the scratch arrays before step()")
+        flags, hyst_aux, code, sample, aux = self._bound
+        cap = flags.shape[0]
+        if not (0 <= n <= cap and 0 <= n_hyst <= cap):
+            raise ValueError(f"expected 0 <= n, n_hyst <= {cap}, got {n} and {n_hyst}")
+        if start_sample < self._now:
+            raise ValueError(f"start_sample {start_sample} is before the clock {self._now}")
+        if n == 0:
+            return 0
+        n_flagged = int(((flags[:n] & (WindowFlag.START | WindowFlag.END)) != 0).sum())
+        if n_flagged != n_hyst:
+            raise ValueError(f"flags mark {n_flagged} START/END windows but n_hyst is {n_hyst}")
+        return self.process(flags[:n], hyst_aux[:n_hyst], start_sample, code, sample, aux)
 
     # -- host calls --------------------------------------------------------------------------
     def advance(self, n_samples: int) -> Fired:
