@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 DEBUG = os.environ.get("TURNENGINE_DEBUG_BUILD", "") not in ("", "0")
@@ -39,6 +41,7 @@ def _extensions() -> list[Extension]:
         Extension(
             f"turnengine._kernels.{src.stem}",
             [str(src.relative_to(HERE))],
+            include_dirs=[numpy.get_include()],
             define_macros=macros,
             extra_compile_args=compile_args,
             language="c",
@@ -48,7 +51,25 @@ def _extensions() -> list[Extension]:
     ]
 
 
+class BuildExt(build_ext):
+    """Rebuild everything when the flavour (debug/release) changed since the last build.
+
+    In-place builds of both flavours write the same ``.so`` files; without this, a release build
+    right after a debug build would keep the (newer) debug binaries.
+    """
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        marker = HERE / "build" / "flavour"
+        flavour = "debug" if DEBUG else "release"
+        if not marker.exists() or marker.read_text() != flavour:
+            self.force = True
+        marker.parent.mkdir(exist_ok=True)
+        marker.write_text(flavour)
+
+
 setup(
+    cmdclass={"build_ext": BuildExt},
     ext_modules=cythonize(
         _extensions(),
         compiler_directives=directives,

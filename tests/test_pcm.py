@@ -383,6 +383,96 @@ def test_max_output(pcm, rate):
         assert it.process(x[s : s + 100], out) <= out.shape[0]
 
 
+# --- fast path (plain aligned arrays) and fallback (everything else) give the same result -------
+
+
+def _unaligned(a: np.ndarray) -> np.ndarray:
+    """A writable copy of ``a`` whose data pointer is one byte off alignment."""
+    buf = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    u = buf[1:].view(a.dtype).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+@pytest.mark.parametrize("rate", [16000, 48000])
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_layouts_give_identical_output(pcm, rate, dtype):
+    x = speech_segment(rate, 0.1, n_channels=1)
+    if dtype == np.float32:
+        x = (x / np.float32(32768.0)).astype(np.float32)
+    expect = one_shot(pcm, rate, x)
+    ro = x.copy()
+    ro.setflags(write=False)
+    relaxed = x[:, ::-1]  # (n, 1) with a negative stride on the unit axis: still C-contiguous
+    assert relaxed.flags.c_contiguous
+    for variant in (x[:, 0], ro, relaxed, _unaligned(x), _unaligned(x[:, 0])):
+        assert np.array_equal(one_shot(pcm, rate, variant), expect)
+    # out: an offset view (as the engine passes) and an unaligned one.
+    it = pcm.Intake(rate)
+    big = np.full(it.max_output(x.shape[0]) + 3, np.nan, dtype=np.float32)
+    n = it.process(x, big[3:])
+    assert np.array_equal(big[3 : 3 + n], expect)
+    it = pcm.Intake(rate)
+    odd = _unaligned(np.zeros(it.max_output(x.shape[0]), dtype=np.float32))
+    n = it.process(x, odd)
+    assert np.array_equal(odd[:n], expect)
+
+
+def test_single_frame_many_channels(pcm):
+    x = np.array([[1000, -2000, 3000, 4000]], dtype=np.int16)
+    out = np.empty(1, dtype=np.float32)
+    assert pcm.Intake(16000).process(x, out) == 1
+    assert out[0] == np.float32(6000.0 / (32768.0 * 4))
+
+
+@pytest.mark.parametrize("n_channels", [1, 3])
+@pytest.mark.parametrize("n_frames", [1, 7, 64, 333])
+def test_nonfinite_frame_index(pcm, n_channels, n_frames):
+    """The first bad frame is reported wherever it is, whatever the vector remainder."""
+    it = pcm.Intake(48000)
+    out = np.full(it.max_output(n_frames), 7.0, dtype=np.float32)
+    for frame in sorted({0, n_frames // 2, n_frames - 1}):
+        for value in (np.nan, np.inf, -np.inf):
+            x = np.zeros((n_frames, n_channels), dtype=np.float32)
+            x[frame, n_channels - 1] = value
+            if frame + 1 < n_frames:
+                x[-1, 0] = np.nan  # a later bad frame does not hide the first one
+            with pytest.raises(ValueError, match=f"got NaN/inf at frame {frame}$"):
+                it.process(x, out)
+            with pytest.raises(ValueError, match=f"got NaN/inf at frame {frame}$"):
+                it.process(x.reshape(-1) if n_channels == 1 else x, out)
+    assert it.consumed == 0 and it.produced == 0 and (out == 7.0).all()
+
+
+def test_bad_out_layouts_keep_their_errors(pcm):
+    it = pcm.Intake(16000)
+    x = np.zeros(320, dtype=np.int16)
+    with pytest.raises(TypeError, match="expected out as a float32 numpy array, got >f4 array"):
+        it.process(x, np.empty(320, dtype=">f4"))
+    with pytest.raises(ValueError, match=r"expected out of length >= 320 \(max_output\(320\)\)"):
+        it.process(x, np.empty(400, dtype=np.float32)[:319])
+    with pytest.raises(TypeError, match="got memoryview"):
+        it.process(x, memoryview(np.empty(320, dtype=np.float32)))
+    with pytest.raises(TypeError, match="got memoryview"):
+        it.process(memoryview(x), np.empty(320, dtype=np.float32))
+    assert it.consumed == 0 and it.produced == 0
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_max_output_argument_errors(pcm, rate):
+    it = pcm.Intake(rate)
+    with pytest.raises(TypeError, match="n_frames must be an int, got bool True"):
+        it.max_output(True)
+    with pytest.raises(TypeError, match="n_frames must be an int, got str '1'"):
+        it.max_output("1")
+    with pytest.raises(ValueError, match=f"n_frames must be >= 0, got {-(2**70)}"):
+        it.max_output(-(2**70))
+    with pytest.raises(ValueError, match="n_frames must be >= 0, got -5"):
+        it.max_output(np.int32(-5))
+    assert it.max_output(np.uint16(441)) == it.max_output(441) == -(-441 * it.up // it.down)
+
+
 # --- window_rms ---------------------------------------------------------------------------------
 
 
