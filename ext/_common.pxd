@@ -11,6 +11,7 @@ cdef enum EventCode:
     EV_AGENT_INTERRUPTED = 4    # timers: user speech long enough to interrupt (aux = speech start)
     EV_USER_AWAY = 5            # timers: away deadline reached (aux = deadline sample)
     EV_USER_BACKCHANNEL = 6     # timers: speech during agent speech that did not interrupt (aux = its start)
+    EV_AGENT_FALSE_INTERRUPTION = 7  # timers: no transcript after an interruption (aux = 1 + resumed agent state, or 0)
 
 cdef enum UserState:
     US_LISTENING = 0

@@ -18,6 +18,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from _common cimport (
     AS_LISTENING,
     AS_SPEAKING,
+    EV_AGENT_FALSE_INTERRUPTION,
     EV_AGENT_INTERRUPTED,
     EV_END_OF_SPEECH,
     EV_START_OF_SPEECH,
@@ -35,7 +36,10 @@ from _common cimport (
     WF_START,
 )
 
-DEF MAX_EVENTS_PER_WINDOW = 4
+DEF _MAX_EV = 6
+
+#: Most events one window can produce (END, BACKCHANNEL, TURN, FALSE_INTERRUPTION, AWAY...).
+MAX_EVENTS_PER_WINDOW = _MAX_EV
 
 
 cdef struct TimerState:
@@ -46,6 +50,10 @@ cdef struct TimerState:
     int64_t away_timeout          # < 0: disabled
     int mode
     int allow_interruptions
+    int64_t min_words             # min_interruption_words (0: no word condition)
+    int64_t aec_warmup            # samples; < 0: disabled
+    int64_t false_int_timeout     # samples; < 0: false-interruption detection disabled
+    int resume_false_interruption
     # state
     int64_t now
     int user_state
@@ -60,6 +68,14 @@ cdef struct TimerState:
     int turn_open                 # user speech not yet committed as a turn
     int interrupted               # the current utterance already interrupted the agent
     int final_pending             # stt mode: a final transcript arrived for this utterance
+    int64_t words                 # words transcribed in the current utterance
+    int no_interrupt              # the host marked the current utterance a backchannel
+    int agent_spoke               # the agent has started speaking at least once
+    int64_t aec_until             # no audio interruptions before this sample (< 0: none)
+    int interrupt_pending         # an interruption awaits its verdict (transcript or turn)
+    int agent_before_interrupt    # agent state to resume to after a false interruption
+    int64_t false_int_deadline    # < 0: not armed
+    int transcripts_fed           # the host feeds transcripts (gates post-interruption turns)
 
 
 cdef struct EventOut:
@@ -88,7 +104,14 @@ cdef inline void _update_away(TimerState* s) noexcept nogil:
 cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
     if not s.turn_open or s.user_state == US_SPEAKING:
         return
-    if s.mode == TD_VAD or (s.mode == TD_STT and s.final_pending):
+    if s.mode == TD_VAD:
+        # A turn opened by an interruption waits for its transcript when the host feeds them,
+        # so that a cough can still turn out to be a false interruption.
+        if (s.interrupt_pending and s.transcripts_fed and s.false_int_timeout >= 0
+                and not s.final_pending):
+            return
+        s.endpoint_deadline = s.last_speaking + s.endpoint_delay
+    elif s.mode == TD_STT and s.final_pending:
         s.endpoint_deadline = s.last_speaking + s.endpoint_delay
 
 
@@ -98,7 +121,10 @@ cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* 
     s.endpoint_deadline = -1
     s.interrupted = 0
     s.final_pending = 0
-    s.utterance_counts = s.agent_state != AS_SPEAKING
+    s.words = 0
+    s.no_interrupt = 0
+    s.false_int_deadline = -1
+    s.utterance_counts = s.agent_state != AS_SPEAKING or s.interrupt_pending
     _update_away(s)
     _emit(out, EV_START_OF_SPEECH, t, start)
 
@@ -108,6 +134,8 @@ cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out)
     s.last_speaking = end
     if s.utterance_counts:
         s.turn_open = 1
+    if s.interrupt_pending and s.false_int_timeout >= 0:
+        s.false_int_deadline = end + s.false_int_timeout
     _arm_endpoint(s)
     _update_away(s)
     _emit(out, EV_END_OF_SPEECH, t, end)
@@ -116,21 +144,48 @@ cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out)
 
 
 cdef inline void _check_interrupt(TimerState* s, EventOut* out) noexcept nogil:
-    if (s.user_state == US_SPEAKING and s.agent_state == AS_SPEAKING and s.allow_interruptions
-            and s.speech_interruptible and not s.interrupted
-            and s.last_voiced - s.speech_start >= s.min_interruption):
-        s.interrupted = 1
-        s.utterance_counts = 1
-        s.agent_state = AS_LISTENING
-        _update_away(s)
-        _emit(out, EV_AGENT_INTERRUPTED, s.now, s.speech_start)
+    cdef int64_t start = s.speech_start
+    if (s.user_state != US_SPEAKING or s.agent_state != AS_SPEAKING or not s.allow_interruptions
+            or not s.speech_interruptible or s.interrupted or s.no_interrupt
+            or s.words < s.min_words):
+        return
+    if s.aec_until >= 0:
+        # AEC warm-up: speech before it ends is echo as far as interruptions go.
+        if s.now < s.aec_until:
+            return
+        if start < s.aec_until:
+            start = s.aec_until
+    if s.last_voiced - start < s.min_interruption:
+        return
+    s.interrupted = 1
+    s.utterance_counts = 1
+    s.interrupt_pending = 1
+    s.agent_before_interrupt = s.agent_state
+    s.agent_state = AS_LISTENING
+    _update_away(s)
+    _emit(out, EV_AGENT_INTERRUPTED, s.now, s.speech_start)
 
 
 cdef inline void _fire_endpoint(TimerState* s, EventOut* out) noexcept nogil:
     s.endpoint_deadline = -1
     s.turn_open = 0
     s.final_pending = 0
+    s.interrupt_pending = 0        # a committed turn makes the interruption real
+    s.false_int_deadline = -1
     _emit(out, EV_USER_TURN_COMPLETED, s.now, s.last_speaking)
+
+
+cdef inline void _fire_false_interruption(TimerState* s, EventOut* out) noexcept nogil:
+    s.false_int_deadline = -1
+    s.interrupt_pending = 0
+    s.turn_open = 0                # the speech was not a turn
+    s.endpoint_deadline = -1
+    if s.resume_false_interruption:
+        s.agent_state = s.agent_before_interrupt
+        _update_away(s)
+        _emit(out, EV_AGENT_FALSE_INTERRUPTION, s.now, 1 + s.agent_state)
+    else:
+        _emit(out, EV_AGENT_FALSE_INTERRUPTION, s.now, 0)
 
 
 cdef inline void _fire_away(TimerState* s, EventOut* out) noexcept nogil:
@@ -143,6 +198,8 @@ cdef inline void _fire_away(TimerState* s, EventOut* out) noexcept nogil:
 cdef inline void _check_deadlines(TimerState* s, EventOut* out) noexcept nogil:
     if s.endpoint_deadline >= 0 and s.now >= s.endpoint_deadline:
         _fire_endpoint(s, out)
+    if s.false_int_deadline >= 0 and s.now >= s.false_int_deadline:
+        _fire_false_interruption(s, out)
     if s.away_deadline >= 0 and s.now >= s.away_deadline:
         _fire_away(s, out)
 
@@ -176,6 +233,9 @@ cdef void _advance(TimerState* s, int64_t target, EventOut* out) noexcept nogil:
         if s.away_deadline >= 0 and s.away_deadline <= target:
             if next_t < 0 or s.away_deadline < next_t:
                 next_t = s.away_deadline
+        if s.false_int_deadline >= 0 and s.false_int_deadline <= target:
+            if next_t < 0 or s.false_int_deadline < next_t:
+                next_t = s.false_int_deadline
         if next_t < 0:
             break
         if next_t > s.now:
@@ -203,6 +263,15 @@ cdef class Timers:
         ``TurnDetection`` code: 0 vad, 1 stt, 2 manual.
     allow_interruptions : bool
         Whether user speech may interrupt the agent at all.
+    min_words : int
+        ``min_interruption_words``: transcribed words of the current utterance needed as well.
+    aec_warmup : int
+        ``aec_warmup_duration`` in samples from the agent's first speech; negative disables.
+    false_interruption_timeout : int
+        Samples after an interrupting utterance ends before, with no final transcript and no
+        committed turn, the interruption is declared false; negative disables.
+    resume_false_interruption : bool
+        On a false interruption, return the agent to the state it had (LiveKit behaviour).
 
     Raises
     ------
@@ -224,9 +293,12 @@ cdef class Timers:
 
     def __init__(self, long long window_size, long long endpoint_delay,
                  long long min_interruption, long long away_timeout, int turn_detection,
-                 bint allow_interruptions):
+                 bint allow_interruptions, long long min_words=0, long long aec_warmup=-1,
+                 long long false_interruption_timeout=-1, bint resume_false_interruption=True):
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
+        if min_words < 0:
+            raise ValueError(f"min_words must be >= 0, got {min_words}")
         if endpoint_delay < 0 or min_interruption < 0:
             raise ValueError("endpoint_delay and min_interruption must be >= 0 samples, got "
                              f"{endpoint_delay} and {min_interruption}")
@@ -239,6 +311,11 @@ cdef class Timers:
         self.s.away_timeout = away_timeout if away_timeout >= 0 else -1
         self.s.mode = turn_detection
         self.s.allow_interruptions = allow_interruptions
+        self.s.min_words = min_words
+        self.s.aec_warmup = aec_warmup if aec_warmup >= 0 else -1
+        self.s.false_int_timeout = (false_interruption_timeout
+                                    if false_interruption_timeout >= 0 else -1)
+        self.s.resume_false_interruption = resume_false_interruption
         self._cap = -1
         self.reset()
 
@@ -257,6 +334,14 @@ cdef class Timers:
         self.s.turn_open = 0
         self.s.interrupted = 0
         self.s.final_pending = 0
+        self.s.words = 0
+        self.s.no_interrupt = 0
+        self.s.agent_spoke = 0
+        self.s.aec_until = -1
+        self.s.interrupt_pending = 0
+        self.s.agent_before_interrupt = AS_SPEAKING
+        self.s.false_int_deadline = -1
+        self.s.transcripts_fed = 0
         _update_away(&self.s)
 
     # -- read-only state -------------------------------------------------------------------
@@ -293,6 +378,19 @@ cdef class Timers:
     def turn_open(self):
         return bool(self.s.turn_open)
 
+    @property
+    def interrupt_pending(self):
+        """bool: an interruption awaits its verdict (a transcript, a turn, or the timeout)."""
+        return bool(self.s.interrupt_pending)
+
+    @property
+    def false_interruption_deadline(self):
+        return self.s.false_int_deadline
+
+    @property
+    def aec_until(self):
+        return self.s.aec_until
+
     # -- hot path ----------------------------------------------------------------------------
     def process(self, const uint8_t[::1] flags, const int64_t[::1] hyst_aux, long long start_sample,
                 int32_t[::1] ev_code, int64_t[::1] ev_sample, int64_t[::1] ev_aux):
@@ -323,8 +421,8 @@ cdef class Timers:
         cdef int64_t n = flags.shape[0], i, n_flagged = 0
         cdef int64_t cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
         cdef EventOut out
-        if cap < MAX_EVENTS_PER_WINDOW * n:
-            raise ValueError(f"expected event arrays of length >= {MAX_EVENTS_PER_WINDOW * n}, "
+        if cap < _MAX_EV * n:
+            raise ValueError(f"expected event arrays of length >= {_MAX_EV * n}, "
                              f"got {cap}")
         if start_sample < self.s.now:
             raise ValueError(f"start_sample {start_sample} is before the clock {self.s.now}")
@@ -363,9 +461,9 @@ cdef class Timers:
         """
         cdef int64_t cap = flags.shape[0]
         if cap < 1 or hyst_aux.shape[0] < cap or min(
-                ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < MAX_EVENTS_PER_WINDOW * cap:
+                ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < _MAX_EV * cap:
             raise ValueError(f"expected flags of length >= 1, hyst_aux of length >= {cap} and "
-                             f"event arrays of length >= {MAX_EVENTS_PER_WINDOW * cap}")
+                             f"event arrays of length >= {_MAX_EV * cap}")
         self._b_flags = flags
         self._b_hyst_aux = hyst_aux
         self._b_code = ev_code
@@ -454,14 +552,28 @@ cdef class Timers:
         if not 0 <= state <= 3:
             raise ValueError(f"agent state code must be 0..3, got {state}")
         self._out(&out)
+        if state == AS_SPEAKING and not self.s.agent_spoke:
+            self.s.agent_spoke = 1
+            if self.s.aec_warmup >= 0:
+                self.s.aec_until = self.s.now + self.s.aec_warmup
+        if state != AS_LISTENING and self.s.interrupt_pending:
+            # The host moved on (a new reply): the interruption is no longer in question.
+            self.s.interrupt_pending = 0
+            self.s.false_int_deadline = -1
+            _arm_endpoint(&self.s)
         self.s.agent_state = state
         self.s.speech_interruptible = interruptible
         _update_away(&self.s)
         _check_interrupt(&self.s, &out)
+        _check_deadlines(&self.s, &out)
         return self._drain(&out)
 
     def final_transcript(self):
-        """A non-empty final transcript arrived: in ``stt`` mode it opens the endpoint decision.
+        """A non-empty final transcript arrived.
+
+        In ``stt`` mode it opens the endpoint decision; after an interruption it makes the
+        interruption real (cancelling the false-interruption timer) and, in ``vad`` mode with
+        transcripts fed, releases the held turn.
 
         Returns
         -------
@@ -470,11 +582,48 @@ cdef class Timers:
         """
         cdef EventOut out
         self._out(&out)
-        if self.s.mode == TD_STT:
-            self.s.final_pending = 1
-            _arm_endpoint(&self.s)
-            _check_deadlines(&self.s, &out)
+        self.s.final_pending = 1
+        if self.s.interrupt_pending:
+            # A non-empty final transcript makes the interruption real.
+            self.s.interrupt_pending = 0
+            self.s.false_int_deadline = -1
+        _arm_endpoint(&self.s)
+        _check_deadlines(&self.s, &out)
         return self._drain(&out)
+
+    def transcripts_fed(self):
+        """The host feeds transcripts: post-interruption turns then wait for one (vad mode)."""
+        self.s.transcripts_fed = 1
+
+    def set_words(self, long long words):
+        """Words transcribed so far in the current user utterance (``min_interruption_words``).
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            An ``AGENT_INTERRUPTED`` when the words complete the interruption condition.
+        """
+        cdef EventOut out
+        if words < 0:
+            raise ValueError(f"expected words >= 0, got {words}")
+        self._out(&out)
+        if self.s.user_state == US_SPEAKING:
+            self.s.words = words
+            _check_interrupt(&self.s, &out)
+        return self._drain(&out)
+
+    def mark_backchannel(self):
+        """The host says the current user utterance is a backchannel: it will not interrupt.
+
+        Returns
+        -------
+        bool
+            True when a user utterance was in progress (and had not interrupted yet).
+        """
+        if self.s.user_state != US_SPEAKING or self.s.interrupted:
+            return False
+        self.s.no_interrupt = 1
+        return True
 
     def user_back(self):
         """Leave ``away`` for ``listening`` (a final transcript from an away user).
@@ -501,4 +650,6 @@ cdef class Timers:
         self.s.endpoint_deadline = -1
         self.s.turn_open = 0
         self.s.final_pending = 0
+        self.s.interrupt_pending = 0
+        self.s.false_int_deadline = -1
         return self.s.last_speaking

@@ -29,9 +29,10 @@ def run_timers(timers, flags: np.ndarray, hyst_events, chunk: int, window: int, 
     aux_all = np.array([e[2] for e in hyst_events], dtype=np.int64)
     starts = np.cumsum((flags & 12) != 0)  # START|END flags seen up to each window
     out: list[tuple[int, int, int]] = []
-    code = np.zeros(4 * chunk, np.int32)
-    sample = np.zeros(4 * chunk, np.int64)
-    aux = np.zeros(4 * chunk, np.int64)
+    m = 6 * chunk  # MAX_EVENTS_PER_WINDOW
+    code = np.zeros(m, np.int32)
+    sample = np.zeros(m, np.int64)
+    aux = np.zeros(m, np.int64)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
         j0 = int(starts[a - 1]) if a else 0

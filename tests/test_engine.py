@@ -25,6 +25,8 @@ def comparable(events) -> list[dict]:
             d["metrics"] = m
         for k in ("started_speaking_at", "stopped_speaking_at"):
             d.pop(k, None)
+        if "item" in d:
+            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
         out.append(d)
     return out
 
@@ -218,7 +220,8 @@ def test_agent_speaking_suspends_away_and_noise_never_resets_it():
 
 def test_interruption_by_voice(clip_a03):
     pcm, rate = clip_a03
-    engine = TurnEngine(sample_rate=rate, min_interruption_duration=0.5)
+    engine = TurnEngine(sample_rate=rate, min_interruption_duration=0.5,
+                        aec_warmup_duration=None)
     engine.agent_started_speaking()
     events = engine.push_audio(pcm)
     kinds = [e.type for e in events]
@@ -249,7 +252,8 @@ def test_manual_mode_commits_only_on_request(clip_a03):
     events = engine.push_audio(pcm) + engine.advance(5.0)
     assert "user_turn_completed" not in [e.type for e in events]
     events = engine.commit_user_turn()
-    assert [e.type for e in events] == ["user_turn_completed", "metrics_collected"]
+    assert [e.type for e in events] == ["user_turn_completed", "metrics_collected",
+                                        "conversation_item_added"]
     assert events[0].reason == "manual"
     assert engine.commit_user_turn() == []  # nothing new to commit
 

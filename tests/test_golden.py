@@ -33,6 +33,8 @@ def _events(clip: str, vad: str) -> list[dict]:
         d = ev.to_dict()
         for key in ("created_at", "started_speaking_at", "stopped_speaking_at"):
             d.pop(key, None)
+        if "item" in d:
+            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
         out.append(d)
     return out
 

@@ -14,11 +14,13 @@ VAD window pushed so far.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import itertools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,12 +28,15 @@ import numpy as np
 from . import _kernels
 from ._kernels import codes as _codes
 from .audio import as_frames, check_sample_rate
+from .audio_ring import AudioRing
 from .emitter import EventEmitter
 from .events import (
     AGENT_STATES,
     USER_STATES,
+    AgentFalseInterruptionEvent,
     AgentInterruptedEvent,
     AgentStateChangedEvent,
+    ConversationItemAddedEvent,
     Event,
     MetricsCollectedEvent,
     UserBackchannelEvent,
@@ -41,9 +46,10 @@ from .events import (
     VADEvent,
     VADEventType,
 )
-from .metrics import EOUMetrics, UsageCollector, VADMetrics
+from .metrics import EOUMetrics, STTMetrics, UsageCollector, VADMetrics
 from .options import TurnEngineOptions, seconds_to_samples, seconds_to_windows
 from .report import ChatMessage, SessionReport
+from .stt_gate import SttGate
 from .vad import DEFAULT_VAD, VADBackend, load_vad
 
 logger = logging.getLogger("turnengine")
@@ -55,14 +61,23 @@ SESSION_EVENTS: tuple[str, ...] = (
     "agent_state_changed",
     "user_turn_completed",
     "agent_interrupted",
+    "agent_false_interruption",
     "user_backchannel",
     "user_input_transcribed",
+    "conversation_item_added",
     "metrics_collected",
 )
 VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
 _INFERENCE_DONE = VADEventType.INFERENCE_DONE.value
 _INT16 = np.dtype(np.int16)
 TURN_DETECTORS: tuple[None, ...] = (None,)
+
+
+_END = object()  # end-of-stream marker for events()
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 class EngineClosedError(ValueError):
@@ -85,6 +100,9 @@ class TurnEngine:
         version.
     model_path : str, optional
         A ``silero_vad.onnx`` to use instead of the packaged one.
+    stt_gate : bool
+        Keep the audio a streaming STT should receive (SPEC 8): read it with
+        :meth:`stt_audio`; ``STTMetrics`` are reported per speech segment.
     options : TurnEngineOptions, optional
         All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
         see :class:`~turnengine.options.TurnEngineOptions`).
@@ -112,7 +130,8 @@ class TurnEngine:
 
     def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
                  turn_detector: None = None, *, model_path: str | None = None,
-                 options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
+                 stt_gate: bool = False, options: TurnEngineOptions | None = None,
+                 **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
         if turn_detector not in TURN_DETECTORS:
             raise ValueError(f"unknown turn_detector {turn_detector!r}; available: None "
@@ -156,6 +175,7 @@ class TurnEngine:
         self.agent_state = "listening"
         self._history: list[dict[str, Any]] = []
         self._chat: list[ChatMessage] = []
+        self._utterance_start = -1
         self._usage = UsageCollector()
         self._turn_start: int | None = None
         self._last_end = -1
@@ -165,7 +185,26 @@ class TurnEngine:
         self._n_windows = 0
         self._metrics_windows = 0
         self._metrics_infer_s = 0.0
-        self._audio_history: np.ndarray | None = None
+        # Agent speech, transcripts, chat history.
+        self._agent_speech_start: int | None = None
+        self._agent_interruptible = self.options.allow_interruptions
+        self._agent_speech_interrupted = False
+        self._transcripts_fed = False
+        self._utt_final_idx = 0       # index in _finals where the current utterance starts
+        self._interim_words = 0
+        self._after_backchannel = False
+        self._chat_seq = 0
+        # Audio history (for VAD event audio and the STT gate), allocated only when needed.
+        self._ring: AudioRing | None = None
+        self._gate: SttGate | None = None
+        if stt_gate:
+            self._enable_audio_history()
+            assert self._ring is not None
+            self._gate = SttGate(self._ring, seconds_to_samples(
+                self.options.prefix_padding_duration, self.model_rate))
+        # asyncio consumers of events() and async shutdown callbacks.
+        self._streams: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
+        self._shutdown_tasks: list[asyncio.Future[Any]] = []
 
     # -- construction helpers ----------------------------------------------------------------
     def _build_kernels(self) -> None:
@@ -179,10 +218,16 @@ class TurnEngine:
             o.smoothing_alpha, o.min_volume)
         away = -1 if o.user_away_timeout is None else seconds_to_samples(o.user_away_timeout, sr)
         mode = {"vad": 0, "stt": 1, "manual": 2}[o.turn_detection]
-        self._timers = _kernels.load("timers").Timers(
+        self._timers_mod = _kernels.load("timers")
+        def samples_or_off(seconds: float | None) -> int:
+            return -1 if seconds is None else seconds_to_samples(seconds, sr)
+
+        self._timers = self._timers_mod.Timers(
             self._w, seconds_to_samples(o.min_endpointing_delay, sr),
             seconds_to_samples(o.min_interruption_duration, sr), away, mode,
-            o.allow_interruptions)
+            o.allow_interruptions, o.min_interruption_words,
+            samples_or_off(o.aec_warmup_duration), samples_or_off(o.false_interruption_timeout),
+            o.resume_false_interruption)
         # VADMetrics about once per second of audio, on window boundaries (chunking-invariant).
         self._metrics_every = max(1, round(1.0 / window_s))
 
@@ -195,9 +240,10 @@ class TurnEngine:
         self._h_code = np.zeros(n, dtype=np.int32)
         self._h_sample = np.zeros(n, dtype=np.int64)
         self._h_aux = np.zeros(n, dtype=np.int64)
-        self._t_code = np.zeros(4 * n, dtype=np.int32)
-        self._t_sample = np.zeros(4 * n, dtype=np.int64)
-        self._t_aux = np.zeros(4 * n, dtype=np.int64)
+        m = self._timers_mod.MAX_EVENTS_PER_WINDOW * n
+        self._t_code = np.zeros(m, dtype=np.int32)
+        self._t_sample = np.zeros(m, dtype=np.int64)
+        self._t_aux = np.zeros(m, dtype=np.int64)
         self._scratch_windows = n
         # Bound once, so each chunk's kernel calls pass only counts (no buffer acquisition).
         self._hyst.bind(self._probs, self._rms, self._flags, self._smoothed, self._h_code,
@@ -314,8 +360,8 @@ class TurnEngine:
             self._window_rms(samples, self._w, self._rms)
         n_h = self._hyst.step(n_win, start)
         n_t = self._timers.step(n_win, n_h, start)
-        if self._audio_history is not None:
-            self._record_audio(samples, start)
+        if self._ring is not None:
+            self._ring.record(samples, start)
         if self._emitter.has(_INFERENCE_DONE):
             self._emit_inference_done(samples, n_win, start, infer_s)
         k = self._metrics_every
@@ -325,6 +371,8 @@ class TurnEngine:
             self._metrics_windows += n_win
             self._metrics_infer_s += infer_s
             self._n_windows += n_win
+            if self._gate is not None:
+                self._gate.flush(start + n_win * self._w, self._stt_muted())
             return
         # Merge kernel events with VADMetrics boundaries, both in window order.
         metric_windows = range(first, n_win + 1, k)
@@ -345,6 +393,8 @@ class TurnEngine:
         self._metrics_windows += n_win - prev_mw
         self._metrics_infer_s += (n_win - prev_mw) * per_window_s
         self._n_windows += n_win
+        if self._gate is not None:
+            self._gate.flush(start + n_win * self._w, self._stt_muted())
 
     # -- event construction --------------------------------------------------------------------
     def _emit(self, event: Event, out: list[Event]) -> None:
@@ -353,6 +403,25 @@ class TurnEngine:
         if isinstance(event, MetricsCollectedEvent):
             self._usage.collect(event.metrics)
         self._emitter.emit(event.type, event)
+        for loop, queue in self._streams:
+            self._post(loop, queue, event)
+
+    @staticmethod
+    def _post(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any) -> None:
+        try:
+            if loop.is_closed():
+                return
+            running = None
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            if running is loop:
+                queue.put_nowait(item)
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the consumer's loop has shut down
+            pass
 
     def _set_user_state(self, new: str, t: int, boundary: int, out: list[Event]) -> None:
         old = self.user_state
@@ -379,21 +448,43 @@ class TurnEngine:
             if self._turn_start is None:
                 self._turn_start = aux
             self._utterance_start = aux
+            self._utt_final_idx = len(self._finals)
+            self._interim_words = 0
+            self._after_backchannel = False
             self._set_user_state("speaking", t, aux, out)
+            if self._gate is not None:
+                self._gate.start(aux, self._stt_muted())
             self._emit_vad_boundary(VADEventType.START_OF_SPEECH, t, aux)
         elif code == EC.END_OF_SPEECH:
             self._last_end = aux
             self._set_user_state("listening", t, aux, out)
+            if self._gate is not None:
+                self._emit_stt_metrics(t, self._gate.end(t, self._stt_muted()), out)
             self._emit_vad_boundary(VADEventType.END_OF_SPEECH, t, aux)
         elif code == EC.AGENT_INTERRUPTED:
+            self._agent_speech_interrupted = True
             self._emit(AgentInterruptedEvent(stream_time=t / sr, created_at=self._epoch(t),
                                              speech_duration=(t - aux) / sr), out)
             self._set_agent_state_event("listening", t, out)
+        elif code == EC.AGENT_FALSE_INTERRUPTION:
+            resumed = aux > 0  # aux = 1 + the agent state resumed to, or 0
+            self._emit(AgentFalseInterruptionEvent(stream_time=t / sr, created_at=self._epoch(t),
+                                                   resumed=resumed), out)
+            # The speech was not a turn.
+            self._turn_start = None
+            if resumed:
+                self._agent_speech_interrupted = False
+                self._set_agent_state_event(AGENT_STATES[aux - 1], t, out)
         elif code == EC.USER_BACKCHANNEL:
             if self._turn_start == aux:
                 self._turn_start = None
-            self._emit(UserBackchannelEvent(stream_time=t / sr, created_at=self._epoch(t),
-                                            duration=max(0, self._last_end - aux) / sr), out)
+            words = self._finals[self._utt_final_idx:]
+            del self._finals[self._utt_final_idx:]
+            self._after_backchannel = True
+            self._emit(UserBackchannelEvent(
+                stream_time=t / sr, created_at=self._epoch(t),
+                duration=max(0, self._last_end - aux) / sr,
+                transcript=" ".join(text for text, _ in words)), out)
         elif code == EC.USER_TURN_COMPLETED:
             reason = "stt" if self.options.turn_detection == "stt" else "no_model"
             self._complete_turn(t, aux, reason, out)
@@ -402,7 +493,27 @@ class TurnEngine:
         else:  # pragma: no cover - the kernels emit only the codes above
             raise AssertionError(f"unknown kernel event code {code}")
 
-    def _complete_turn(self, t: int, last_speaking: int, reason: str, out: list[Event]) -> None:
+    def _add_chat_item(self, item: ChatMessage, t: int, out: list[Event]) -> None:
+        self._chat_seq += 1
+        self._chat.append(item)
+        self._emit(ConversationItemAddedEvent(stream_time=t / self.model_rate,
+                                              created_at=self._epoch(t), item=item), out)
+
+    def _emit_stt_metrics(self, t: int, forwarded: int, out: list[Event]) -> None:
+        created = self._epoch(t)
+        self._emit(MetricsCollectedEvent(
+            stream_time=t / self.model_rate, created_at=created,
+            metrics=STTMetrics(label="turnengine.stt_gate",
+                               request_id=f"segment_{t}", timestamp=created, duration=0.0,
+                               audio_duration=forwarded / self.model_rate)), out)
+
+    def _stt_muted(self) -> bool:
+        """The STT gate passes silence while the agent speaks uninterruptibly (SPEC 8)."""
+        return (self.options.discard_audio_if_uninterruptible and self.agent_state == "speaking"
+                and not self._agent_interruptible)
+
+    def _complete_turn(self, t: int, last_speaking: int, reason: str, out: list[Event],
+                       source: str = "voice") -> None:
         sr = self.model_rate
         self._turn_count += 1
         speech_id = f"turn_{self._turn_count}"
@@ -424,9 +535,10 @@ class TurnEngine:
             end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
             eot_probability=None, endpointing_delay=self.options.min_endpointing_delay,
             reason=reason, speech_id=speech_id), out)
-        self._chat.append(ChatMessage(id=speech_id, role="user", content=[transcript],
-                                      created_at=created, transcript_confidence=confidence,
-                                      source="voice"))
+        item_at = self._epoch(self._turn_start) if self._turn_start is not None else created
+        self._add_chat_item(ChatMessage(id=speech_id, role="user", content=[transcript],
+                                        created_at=item_at, transcript_confidence=confidence,
+                                        source=source), t, out)
         self._emit(MetricsCollectedEvent(stream_time=t / sr, created_at=created,
                                          metrics=EOUMetrics(
                                              timestamp=created,
@@ -436,6 +548,7 @@ class TurnEngine:
                                              speech_id=speech_id)), out)
         self._turn_start = None
         self._finals = []
+        self._utt_final_idx = 0
         self._last_final_sample = -1
 
     def _emit_vad_metrics(self, t: int, out: list[Event]) -> None:
@@ -454,34 +567,16 @@ class TurnEngine:
 
     # -- VAD events (only built for subscribers) -------------------------------------------------
     def _enable_audio_history(self) -> None:
-        if self._audio_history is None:
+        if self._ring is None:
             o = self.options
             cap = seconds_to_samples(o.prefix_padding_duration + o.max_buffered_speech
                                      + o.min_silence_duration, self.model_rate) + 2 * self._w
-            self._audio_history = np.zeros(cap, dtype=np.float32)
-            self._history_from = self._timers.now  # earliest sample held
-
-    def _record_audio(self, samples: np.ndarray, start: int) -> None:
-        hist = self._audio_history
-        assert hist is not None
-        cap = hist.shape[0]
-        n = samples.shape[0]
-        if n >= cap:
-            samples, start, n = samples[-cap:], start + n - cap, cap
-        pos = start % cap
-        first = min(n, cap - pos)
-        hist[pos:pos + first] = samples[:first]
-        hist[: n - first] = samples[first:]
-        self._history_from = max(self._history_from, start + n - cap)
+            self._ring = AudioRing(cap, self._timers.now)
 
     def _audio_between(self, a: int, b: int) -> np.ndarray:
-        hist = self._audio_history
-        if hist is None or b <= a:
+        if self._ring is None:
             return np.zeros(0, dtype=np.float32)
-        cap = hist.shape[0]
-        a = max(a, self._history_from, b - cap)
-        idx = np.arange(a, b) % cap
-        return hist[idx]
+        return self._ring.between(a, b)
 
     def _emit_vad_boundary(self, kind: VADEventType, t: int, boundary: int) -> None:
         if not self._emitter.has(kind.value):
@@ -492,7 +587,7 @@ class TurnEngine:
             speech, silence = (t - boundary) / sr, 0.0
             frames = self._audio_between(boundary - pad, t)
         else:
-            start = getattr(self, "_utterance_start", boundary)
+            start = self._utterance_start if self._utterance_start >= 0 else boundary
             speech, silence = (boundary - start) / sr, (t - boundary) / sr
             cap = seconds_to_samples(o.max_buffered_speech, sr)
             frames = self._audio_between(max(start - pad, t - cap), t)
@@ -518,6 +613,11 @@ class TurnEngine:
                 frames=samples[i * w:(i + 1) * w].copy()))
 
     # -- host calls ----------------------------------------------------------------------------
+    def _run_fired(self, fired: list[tuple[int, int, int]], out: list[Event]) -> list[Event]:
+        for code, t, aux in fired:
+            self._dispatch(code, t, aux, out)
+        return out
+
     def set_agent_state(self, state: str, *,
                         allow_interruptions: bool | None = None) -> list[Event]:
         """Tell the engine what the agent is doing.
@@ -532,12 +632,15 @@ class TurnEngine:
         Returns
         -------
         list of Event
-            ``agent_state_changed`` (when the state changes) and any interruption it causes.
+            ``agent_state_changed`` (when the state changes) and any interruption it causes (a
+            user already speaking long enough).
 
         Raises
         ------
         ValueError
             Unknown state, or a closed engine.
+        TypeError
+            ``allow_interruptions`` not a bool.
         """
         self._check_open()
         if state not in AGENT_STATES:
@@ -548,11 +651,13 @@ class TurnEngine:
                          else allow_interruptions)
         out: list[Event] = []
         now = self._timers.now
+        if state == "speaking" and self.agent_state != "speaking":
+            self._agent_speech_start = now
+            self._agent_speech_interrupted = False
+        self._agent_interruptible = interruptible
         self._set_agent_state_event(state, now, out)
-        fired = self._timers.set_agent_state(AGENT_STATES.index(state), interruptible)
-        for code, t, aux in fired:
-            self._dispatch(code, t, aux, out)
-        return out
+        return self._run_fired(
+            self._timers.set_agent_state(AGENT_STATES.index(state), interruptible), out)
 
     def agent_started_speaking(self, *, allow_interruptions: bool | None = None) -> list[Event]:
         """Shorthand for ``set_agent_state("speaking", allow_interruptions=...)``."""
@@ -560,30 +665,58 @@ class TurnEngine:
 
     def agent_stopped_speaking(self, text: str | None = None, *,
                                interrupted: bool = False) -> list[Event]:
-        """The agent's speech ended (played out, or cut when ``interrupted``).
+        """The agent's speech ended: played out, or cut short (``interrupted``).
 
         Parameters
         ----------
         text : str, optional
-            What the agent said; recorded in the chat history.
+            What the agent said (or the part that was played); adds an assistant message to
+            the chat history, dated at the start of the speech and marked ``interrupted`` when
+            the host says so or the engine interrupted it.
         interrupted : bool
             True when the speech was cut short.
+
+        Returns
+        -------
+        list of Event
+            ``conversation_item_added`` (with ``text``) and ``agent_state_changed``.
         """
         self._check_open()
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"text expects a str, got {type(text).__name__}")
+        if not isinstance(interrupted, bool):
+            raise TypeError(f"interrupted expects a bool, got {interrupted!r}")
+        out: list[Event] = []
+        now = self._timers.now
         if text is not None:
-            if not isinstance(text, str):
-                raise TypeError(f"text expects a str, got {type(text).__name__}")
-            self._chat.append(ChatMessage(id=f"agent_{len(self._chat) + 1}", role="assistant",
-                                          content=[text], created_at=self._epoch(self._timers.now),
-                                          interrupted=bool(interrupted)))
-        return self.set_agent_state("listening")
+            start = self._agent_speech_start if self._agent_speech_start is not None else now
+            self._add_chat_item(ChatMessage(
+                id=f"agent_{self._chat_seq + 1}", role="assistant", content=[text],
+                created_at=self._epoch(start),
+                interrupted=interrupted or self._agent_speech_interrupted), now, out)
+        self._agent_speech_start = None
+        self._agent_speech_interrupted = False
+        return out + self.set_agent_state("listening")
 
     def push_transcript(self, text: str, is_final: bool, confidence: float | None = None,
                         language: str | None = None, speaker_id: str | None = None) -> list[Event]:
         """Feed what the user's speech-to-text said.
 
-        A non-empty final transcript is attached to the current turn; in ``"stt"`` turn detection
-        it opens the end-of-turn decision; from ``away`` it returns the user to ``listening``.
+        Emits ``user_input_transcribed``.  Words of the current utterance (its finals plus the
+        latest interim) count toward ``min_interruption_words``.  A non-empty final transcript
+        joins the current turn's transcript, makes a pending interruption real (no
+        ``agent_false_interruption``), opens the end-of-turn decision in ``"stt"`` mode, and
+        brings an ``away`` user back to ``listening``.  Transcripts that arrive after a
+        backchannel and before new speech belong to that backchannel, not to the next turn.
+
+        Parameters
+        ----------
+        text : str
+        is_final : bool
+        confidence : float, optional
+            In [0, 1]; the turn reports the mean over its finals as ``transcript_confidence``.
+        language, speaker_id : str, optional
+            Passed through on the event.
 
         Raises
         ------
@@ -597,24 +730,89 @@ class TurnEngine:
             raise TypeError(f"text expects a str, got {type(text).__name__}")
         if not isinstance(is_final, bool):
             raise TypeError(f"is_final expects a bool, got {is_final!r}")
-        if confidence is not None and not (isinstance(confidence, (int, float))
-                                           and 0.0 <= confidence <= 1.0):
+        if confidence is not None and (isinstance(confidence, bool) or not isinstance(
+                confidence, (int, float)) or not 0.0 <= confidence <= 1.0):
             raise ValueError(f"confidence must be in [0, 1] or None, got {confidence!r}")
         out: list[Event] = []
         now = self._timers.now
         sr = self.model_rate
+        if not self._transcripts_fed:
+            self._transcripts_fed = True
+            self._timers.transcripts_fed()
         self._emit(UserInputTranscribedEvent(stream_time=now / sr, created_at=self._epoch(now),
                                              transcript=text, is_final=is_final,
                                              language=language, speaker_id=speaker_id,
                                              confidence=confidence), out)
+        words = len(text.split())
         if is_final and text.strip():
+            if self._after_backchannel and self.user_state != "speaking":
+                return out  # a late transcript of the backchannel: reported, not a turn
             self._finals.append((text.strip(), None if confidence is None else float(confidence)))
             self._last_final_sample = now
+            self._interim_words = 0
             if self._timers.user_back():
                 self._set_user_state("listening", now, now, out)
-            for code, t, aux in self._timers.final_transcript():
-                self._dispatch(code, t, aux, out)
+            self._run_fired(self._timers.final_transcript(), out)
+        elif not is_final:
+            self._interim_words = words
+        if self.user_state == "speaking":
+            utt_words = sum(len(t.split()) for t, _ in self._finals[self._utt_final_idx:])
+            self._run_fired(self._timers.set_words(utt_words + self._interim_words), out)
         return out
+
+    def push_text_input(self, text: str) -> list[Event]:
+        """Typed user input: interrupts the agent as a voice turn would and commits a turn now.
+
+        Emits, in order: ``agent_interrupted`` and ``agent_state_changed`` (when the agent was
+        speaking interruptibly), then ``user_turn_completed`` (``reason="text"``, the text as
+        transcript), its ``EOUMetrics`` and ``conversation_item_added`` with ``source="text"``.
+        An agent message the host reports afterwards for the speech this text cut off is dated
+        at that speech's start, so the history reads in the order things happened.
+
+        Raises
+        ------
+        TypeError
+            ``text`` not a str.
+        ValueError
+            Empty ``text``, or a closed engine.
+        """
+        self._check_open()
+        if not isinstance(text, str):
+            raise TypeError(f"text expects a str, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("expected non-empty text input, got an empty string")
+        out: list[Event] = []
+        now = self._timers.now
+        sr = self.model_rate
+        if (self.agent_state == "speaking" and self.options.allow_interruptions
+                and self._agent_interruptible):
+            self._agent_speech_interrupted = True
+            self._emit(AgentInterruptedEvent(stream_time=now / sr, created_at=self._epoch(now),
+                                             speech_duration=0.0), out)
+            self._set_agent_state_event("listening", now, out)
+            self._run_fired(self._timers.set_agent_state(AGENT_STATES.index("listening"), True),
+                            out)
+        saved = (self._finals, self._turn_start, self._last_final_sample, self._utt_final_idx)
+        self._finals, self._turn_start, self._last_final_sample = [(text.strip(), None)], now, -1
+        self._utt_final_idx = 0
+        self._complete_turn(now, now, "text", out, source="text")
+        # A voice turn in progress keeps its own transcript and start.
+        self._finals, self._turn_start, self._last_final_sample, self._utt_final_idx = saved
+        return out
+
+    def mark_backchannel(self) -> bool:
+        """Say that the user's current utterance is a backchannel ("mm-hm", a cough).
+
+        It will not interrupt the agent and opens no turn (SPEC 6: "or when the host marks it
+        so"); ``user_backchannel`` follows when it ends.
+
+        Returns
+        -------
+        bool
+            True when an utterance was in progress and had not interrupted yet.
+        """
+        self._check_open()
+        return bool(self._timers.mark_backchannel())
 
     def commit_user_turn(self) -> list[Event]:
         """End the user's turn now (``turn_detection="manual"``, or to force it in any mode).
@@ -622,8 +820,9 @@ class TurnEngine:
         Returns
         -------
         list of Event
-            ``user_turn_completed`` and its ``EOUMetrics``, unless there was no user speech and
-            no transcript since the last turn (then nothing).
+            ``user_turn_completed`` (``reason="manual"``), its ``EOUMetrics`` and
+            ``conversation_item_added``, unless there was no user speech and no transcript since
+            the last turn (then nothing).
         """
         self._check_open()
         out: list[Event] = []
@@ -636,6 +835,8 @@ class TurnEngine:
     def advance(self, seconds: float) -> list[Event]:
         """Move the engine clock forward with no audio (mute, network drop) so timers fire.
 
+        Deadlines (endpointing, false interruption, user away) fire at their exact time.
+
         Parameters
         ----------
         seconds : float
@@ -643,6 +844,8 @@ class TurnEngine:
 
         Raises
         ------
+        TypeError
+            ``seconds`` not a number.
         ValueError
             Negative or non-finite ``seconds``, or a closed engine.
         """
@@ -652,34 +855,114 @@ class TurnEngine:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
         out: list[Event] = []
-        for code, t, aux in self._timers.advance(seconds_to_samples(seconds, self.model_rate)):
-            self._dispatch(code, t, aux, out)
-        return out
+        return self._run_fired(
+            self._timers.advance(seconds_to_samples(seconds, self.model_rate)), out)
+
+    def stt_audio(self) -> Iterator[np.ndarray]:
+        """Yield the audio to forward to a streaming STT since the last call (SPEC 8).
+
+        Yields
+        ------
+        numpy.ndarray of int16, shape (n,)
+            Model-rate (16 kHz, or 8 kHz) mono PCM: speech with ``prefix_padding_duration``
+            before its onset, through the end-of-speech decision; silence of the same length
+            while the agent speaks uninterruptibly (``discard_audio_if_uninterruptible``).
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``stt_gate=True``.
+        """
+        if self._gate is None:
+            raise RuntimeError("build the engine with TurnEngine(..., stt_gate=True) to use "
+                               "stt_audio()")
+        return self._gate.drain()
+
+    # -- asyncio ---------------------------------------------------------------------------------
+    def events(self) -> AsyncIterator[Event]:
+        """Async iterator over every session event from now on; ends when the engine closes.
+
+        Must be called from a running event loop.  ``push_audio`` may run on another thread
+        (events are handed over with ``call_soon_threadsafe``).
+
+        Examples
+        --------
+        >>> async for ev in engine.events():  # doctest: +SKIP
+        ...     if ev.type == "agent_interrupted":
+        ...         await tts.pause()
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        entry = (loop, queue)
+        self._streams.append(entry)
+        if self._closed:
+            queue.put_nowait(_END)
+
+        async def stream() -> AsyncIterator[Event]:
+            try:
+                while True:
+                    item = await queue.get()
+                    if item is _END:
+                        return
+                    yield item
+            finally:
+                if entry in self._streams:
+                    self._streams.remove(entry)
+
+        return stream()
 
     # -- end of session ----------------------------------------------------------------------
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def close(self) -> SessionReport:
-        """End the session: build the report and call the shutdown callbacks once.
-
-        Calling it again returns a fresh report without calling the callbacks again.
-        """
-        report = SessionReport(
+    def _report(self) -> SessionReport:
+        chat = sorted(self._chat, key=lambda m: m.created_at)  # stable: ties keep their order
+        return SessionReport(
             options=self.options.to_dict() | {"vad": self.vad.name,
                                               "turn_detector": self.turn_detector,
                                               "sample_rate": self.sample_rate},
-            events=list(self._history), chat_history=list(self._chat),
-            started_at=self.started_at, duration=self.stream_time, timestamp=time.time(),
+            events=list(self._history), chat_history=chat, started_at=self.started_at,
+            duration=self.stream_time, timestamp=time.time(),
             usage=self._usage.get_summary().to_dict())
-        if not self._closed:
-            self._closed = True
-            for cb in self._shutdown_callbacks:
-                try:
-                    cb(report)
-                except Exception:
-                    logger.exception("shutdown callback %r raised", cb)
+
+    def close(self) -> SessionReport:
+        """End the session: build the report, call each shutdown callback once, end streams.
+
+        A callback may be a coroutine function: inside a running event loop it is scheduled as
+        a task (await :meth:`aclose` instead to wait for it); otherwise it is run to completion
+        with :func:`asyncio.run`.  A callback that raises is logged.  Calling ``close`` again
+        returns a fresh report without calling the callbacks again.
+        """
+        report = self._report()
+        if self._closed:
+            return report
+        self._closed = True
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for cb in self._shutdown_callbacks:
+            try:
+                result = cb(report)
+                if inspect.isawaitable(result):
+                    if running is not None:
+                        self._shutdown_tasks.append(asyncio.ensure_future(result))
+                    else:
+                        asyncio.run(_awaited(result))
+            except Exception:
+                logger.exception("shutdown callback %r raised", cb)
+        for loop, queue in self._streams:
+            self._post(loop, queue, _END)
+        return report
+
+    async def aclose(self) -> SessionReport:
+        """Async ``close``: awaits coroutine shutdown callbacks before returning the report."""
+        report = self.close()
+        tasks, self._shutdown_tasks = self._shutdown_tasks, []
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                logger.error("shutdown callback raised: %r", result)
         return report
 
     def __enter__(self) -> TurnEngine:

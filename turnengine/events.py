@@ -112,6 +112,26 @@ class AgentInterruptedEvent(Event):
 
 
 @dataclass(frozen=True)
+class AgentFalseInterruptionEvent(Event):
+    """``agent_false_interruption``: the interrupting speech got no transcript in
+    ``false_interruption_timeout`` and committed no turn (LiveKit's event).  With ``resumed``,
+    the engine moved the agent back to the state it had; the host may resume its speech."""
+
+    resumed: bool = False
+    type: Literal["agent_false_interruption"] = field(init=False,
+                                                       default="agent_false_interruption")
+
+
+@dataclass(frozen=True)
+class ConversationItemAddedEvent(Event):
+    """``conversation_item_added``: a chat message joined the history (LiveKit's event)."""
+
+    item: Any = None
+    type: Literal["conversation_item_added"] = field(init=False,
+                                                      default="conversation_item_added")
+
+
+@dataclass(frozen=True)
 class UserBackchannelEvent(Event):
     """``user_backchannel``: user speech during agent speech that did not interrupt (SPEC 6)."""
 

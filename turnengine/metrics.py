@@ -49,7 +49,28 @@ class EOUMetrics:
         return dataclasses.asdict(self)
 
 
-AnyMetrics = VADMetrics | EOUMetrics
+@dataclass(frozen=True)
+class STTMetrics:
+    """What the STT gate forwarded for one speech segment (LiveKit ``STTMetrics`` fields).
+
+    ``audio_duration`` is the seconds of audio passed to the STT (speech, padding and the
+    end-of-speech hangover); ``duration`` is 0.0 for a streaming STT, as in LiveKit.
+    """
+
+    label: str
+    request_id: str
+    timestamp: float
+    duration: float
+    audio_duration: float
+    streamed: bool = True
+    metadata: dict[str, Any] | None = None
+    type: Literal["stt_metrics"] = field(init=False, default="stt_metrics")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+AnyMetrics = VADMetrics | EOUMetrics | STTMetrics
 
 
 @dataclass
@@ -61,6 +82,7 @@ class UsageSummary:
     eou_turns: int = 0
     end_of_utterance_delay_total: float = 0.0
     transcription_delay_total: float = 0.0
+    stt_audio_duration: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,6 +110,8 @@ class UsageCollector:
             s.eou_turns += 1
             s.end_of_utterance_delay_total += metrics.end_of_utterance_delay
             s.transcription_delay_total += metrics.transcription_delay
+        elif isinstance(metrics, STTMetrics):
+            s.stt_audio_duration += metrics.audio_duration
 
     def get_summary(self) -> UsageSummary:
         """A copy of the totals so far."""
@@ -104,5 +128,8 @@ def log_metrics(metrics: AnyMetrics, *, log: logging.Logger | None = None) -> No
         log.info("EOU metrics: end_of_utterance_delay=%.3fs transcription_delay=%.3fs "
                  "speech_id=%s", metrics.end_of_utterance_delay, metrics.transcription_delay,
                  metrics.speech_id)
+    elif isinstance(metrics, STTMetrics):
+        log.info("STT metrics: audio_duration=%.3fs request_id=%s", metrics.audio_duration,
+                 metrics.request_id)
     else:
         log.info("metrics: %r", metrics)

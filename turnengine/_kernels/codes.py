@@ -16,6 +16,7 @@ class EventCode(IntEnum):
     AGENT_INTERRUPTED = 4
     USER_AWAY = 5
     USER_BACKCHANNEL = 6
+    AGENT_FALSE_INTERRUPTION = 7
 
 
 class UserState(IntEnum):

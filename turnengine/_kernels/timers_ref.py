@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .codes import AgentState, EventCode, TurnDetection, UserState, WindowFlag
 
-MAX_EVENTS_PER_WINDOW = 4
+MAX_EVENTS_PER_WINDOW = 6
 Fired = list[tuple[int, int, int]]
 
 
@@ -12,9 +12,13 @@ class Timers:
     """Reference turn timers; see the compiled ``turnengine._kernels.timers``."""
 
     def __init__(self, window_size: int, endpoint_delay: int, min_interruption: int,
-                 away_timeout: int, turn_detection: int, allow_interruptions: bool) -> None:
+                 away_timeout: int, turn_detection: int, allow_interruptions: bool,
+                 min_words: int = 0, aec_warmup: int = -1, false_interruption_timeout: int = -1,
+                 resume_false_interruption: bool = True) -> None:
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
+        if min_words < 0:
+            raise ValueError(f"min_words must be >= 0, got {min_words}")
         if endpoint_delay < 0 or min_interruption < 0:
             raise ValueError(
                 "endpoint_delay and min_interruption must be >= 0 samples, got "
@@ -30,6 +34,11 @@ class Timers:
         self._away_timeout = int(away_timeout) if away_timeout >= 0 else -1
         self._mode = int(turn_detection)
         self._allow = bool(allow_interruptions)
+        self._min_words = int(min_words)
+        self._aec_warmup = int(aec_warmup) if aec_warmup >= 0 else -1
+        self._fi_timeout = (int(false_interruption_timeout)
+                            if false_interruption_timeout >= 0 else -1)
+        self._resume = bool(resume_false_interruption)
         self._out: Fired = []
         self._bound: tuple | None = None
         self.reset()
@@ -48,6 +57,14 @@ class Timers:
         self._turn_open = False
         self._interrupted = False
         self._final_pending = False
+        self._words = 0
+        self._no_interrupt = False
+        self._agent_spoke = False
+        self._aec_until = -1
+        self._interrupt_pending = False
+        self._agent_before = AgentState.SPEAKING
+        self._fi_deadline = -1
+        self._transcripts_fed = False
         self._update_away()
 
     now = property(lambda self: self._now)
@@ -58,6 +75,9 @@ class Timers:
     last_speaking = property(lambda self: self._last_speaking)
     speech_start = property(lambda self: self._speech_start)
     turn_open = property(lambda self: self._turn_open)
+    interrupt_pending = property(lambda self: self._interrupt_pending)
+    false_interruption_deadline = property(lambda self: self._fi_deadline)
+    aec_until = property(lambda self: self._aec_until)
 
     # -- the same helpers as the kernel ------------------------------------------------------
     def _emit(self, code: int, t: int, aux: int) -> None:
@@ -74,9 +94,12 @@ class Timers:
     def _arm_endpoint(self) -> None:
         if not self._turn_open or self._user == UserState.SPEAKING:
             return
-        if self._mode == TurnDetection.VAD or (
-            self._mode == TurnDetection.STT and self._final_pending
-        ):
+        if self._mode == TurnDetection.VAD:
+            if (self._interrupt_pending and self._transcripts_fed and self._fi_timeout >= 0
+                    and not self._final_pending):
+                return
+            self._endpoint_deadline = self._last_speaking + self._delay
+        elif self._mode == TurnDetection.STT and self._final_pending:
             self._endpoint_deadline = self._last_speaking + self._delay
 
     def _user_start(self, t: int, start: int) -> None:
@@ -85,7 +108,10 @@ class Timers:
         self._endpoint_deadline = -1
         self._interrupted = False
         self._final_pending = False
-        self._utterance_counts = self._agent != AgentState.SPEAKING
+        self._words = 0
+        self._no_interrupt = False
+        self._fi_deadline = -1
+        self._utterance_counts = self._agent != AgentState.SPEAKING or self._interrupt_pending
         self._update_away()
         self._emit(EventCode.START_OF_SPEECH, t, start)
 
@@ -94,6 +120,8 @@ class Timers:
         self._last_speaking = end
         if self._utterance_counts:
             self._turn_open = True
+        if self._interrupt_pending and self._fi_timeout >= 0:
+            self._fi_deadline = end + self._fi_timeout
         self._arm_endpoint()
         self._update_away()
         self._emit(EventCode.END_OF_SPEECH, t, end)
@@ -101,21 +129,44 @@ class Timers:
             self._emit(EventCode.USER_BACKCHANNEL, t, self._speech_start)
 
     def _check_interrupt(self) -> None:
-        if (self._user == UserState.SPEAKING and self._agent == AgentState.SPEAKING
-                and self._allow and self._interruptible and not self._interrupted
-                and self._last_voiced - self._speech_start >= self._min_int):
-            self._interrupted = True
-            self._utterance_counts = True
-            self._agent = AgentState.LISTENING
-            self._update_away()
-            self._emit(EventCode.AGENT_INTERRUPTED, self._now, self._speech_start)
+        if (self._user != UserState.SPEAKING or self._agent != AgentState.SPEAKING
+                or not self._allow or not self._interruptible or self._interrupted
+                or self._no_interrupt or self._words < self._min_words):
+            return
+        start = self._speech_start
+        if self._aec_until >= 0:
+            if self._now < self._aec_until:
+                return
+            start = max(start, self._aec_until)
+        if self._last_voiced - start < self._min_int:
+            return
+        self._interrupted = True
+        self._utterance_counts = True
+        self._interrupt_pending = True
+        self._agent_before = self._agent
+        self._agent = AgentState.LISTENING
+        self._update_away()
+        self._emit(EventCode.AGENT_INTERRUPTED, self._now, self._speech_start)
 
     def _check_deadlines(self) -> None:
         if self._endpoint_deadline >= 0 and self._now >= self._endpoint_deadline:
             self._endpoint_deadline = -1
             self._turn_open = False
             self._final_pending = False
+            self._interrupt_pending = False
+            self._fi_deadline = -1
             self._emit(EventCode.USER_TURN_COMPLETED, self._now, self._last_speaking)
+        if self._fi_deadline >= 0 and self._now >= self._fi_deadline:
+            self._fi_deadline = -1
+            self._interrupt_pending = False
+            self._turn_open = False
+            self._endpoint_deadline = -1
+            if self._resume:
+                self._agent = self._agent_before
+                self._update_away()
+                self._emit(EventCode.AGENT_FALSE_INTERRUPTION, self._now, 1 + int(self._agent))
+            else:
+                self._emit(EventCode.AGENT_FALSE_INTERRUPTION, self._now, 0)
         if self._away_deadline >= 0 and self._now >= self._away_deadline:
             deadline = self._away_deadline
             self._away_deadline = -1
@@ -192,7 +243,8 @@ class Timers:
             raise ValueError(f"expected n_samples >= 0, got {n_samples}")
         target = self._now + int(n_samples)
         while True:
-            due = [d for d in (self._endpoint_deadline, self._away_deadline) if 0 <= d <= target]
+            due = [d for d in (self._endpoint_deadline, self._away_deadline, self._fi_deadline)
+                   if 0 <= d <= target]
             if not due:
                 break
             self._now = max(self._now, min(due))
@@ -203,18 +255,46 @@ class Timers:
     def set_agent_state(self, state: int, interruptible: bool = True) -> Fired:
         if not 0 <= state <= 3:
             raise ValueError(f"agent state code must be 0..3, got {state}")
+        if state == AgentState.SPEAKING and not self._agent_spoke:
+            self._agent_spoke = True
+            if self._aec_warmup >= 0:
+                self._aec_until = self._now + self._aec_warmup
+        if state != AgentState.LISTENING and self._interrupt_pending:
+            self._interrupt_pending = False
+            self._fi_deadline = -1
+            self._arm_endpoint()
         self._agent = AgentState(state)
         self._interruptible = bool(interruptible)
         self._update_away()
         self._check_interrupt()
+        self._check_deadlines()
         return self._drain()
 
     def final_transcript(self) -> Fired:
-        if self._mode == TurnDetection.STT:
-            self._final_pending = True
-            self._arm_endpoint()
-            self._check_deadlines()
+        self._final_pending = True
+        if self._interrupt_pending:
+            self._interrupt_pending = False
+            self._fi_deadline = -1
+        self._arm_endpoint()
+        self._check_deadlines()
         return self._drain()
+
+    def transcripts_fed(self) -> None:
+        self._transcripts_fed = True
+
+    def set_words(self, words: int) -> Fired:
+        if words < 0:
+            raise ValueError(f"expected words >= 0, got {words}")
+        if self._user == UserState.SPEAKING:
+            self._words = int(words)
+            self._check_interrupt()
+        return self._drain()
+
+    def mark_backchannel(self) -> bool:
+        if self._user != UserState.SPEAKING or self._interrupted:
+            return False
+        self._no_interrupt = True
+        return True
 
     def user_back(self) -> bool:
         if self._user != UserState.AWAY:
@@ -227,4 +307,6 @@ class Timers:
         self._endpoint_deadline = -1
         self._turn_open = False
         self._final_pending = False
+        self._interrupt_pending = False
+        self._fi_deadline = -1
         return self._last_speaking
