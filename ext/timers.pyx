@@ -204,8 +204,10 @@ cdef inline void _check_deadlines(TimerState* s, EventOut* out) noexcept nogil:
         _fire_away(s, out)
 
 
-cdef void _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t start_sample,
-                   const int64_t* hyst_aux, EventOut* out) noexcept nogil:
+cdef int64_t _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t start_sample,
+                      const int64_t* hyst_aux, EventOut* out, int stop_on_event,
+                      int64_t* hyst_used) noexcept nogil:
+    # Returns the windows consumed: all n, or fewer when stop_on_event and a window emitted.
     cdef int64_t i, j = 0
     cdef uint8_t f
     for i in range(n):
@@ -221,6 +223,11 @@ cdef void _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t start
             s.last_voiced = s.now
         _check_interrupt(s, out)
         _check_deadlines(s, out)
+        if stop_on_event and out.n > 0:
+            hyst_used[0] = j
+            return i + 1
+    hyst_used[0] = j
+    return n
 
 
 cdef void _advance(TimerState* s, int64_t target, EventOut* out) noexcept nogil:
@@ -438,9 +445,10 @@ cdef class Timers:
         out.sample = &ev_sample[0]
         out.aux = &ev_aux[0]
         out.n = 0
+        cdef int64_t used
         with nogil:
             _process(&self.s, &flags[0], n, start_sample,
-                     &hyst_aux[0] if hyst_aux.shape[0] > 0 else NULL, &out)
+                     &hyst_aux[0] if hyst_aux.shape[0] > 0 else NULL, &out, 0, &used)
         return out.n
 
     def bind(self, const uint8_t[::1] flags, const int64_t[::1] hyst_aux, int32_t[::1] ev_code,
@@ -471,42 +479,65 @@ cdef class Timers:
         self._b_aux = ev_aux
         self._cap = cap
 
-    def step(self, long long n, long long n_hyst, long long start_sample):
-        """Run :meth:`process` on the first ``n`` flags and ``n_hyst`` aux of the bound arrays.
+    def step(self, long long first, long long n, long long first_hyst, long long n_hyst,
+             long long start_sample, bint stop_on_event=True):
+        """Run windows ``first .. first + n`` of the bound arrays (the engine's hot path).
+
+        With ``stop_on_event`` it stops after the first window that emits any event, so the
+        caller can deliver those events, and let host calls made in reaction take effect, with
+        the clock exactly at that window's end before going on.
+
+        Parameters
+        ----------
+        first, n : int
+            First window (index into the bound flags) and how many windows at most.
+        first_hyst, n_hyst : int
+            Next unused entry of the bound ``hyst_aux``, and how many entries it holds.
+        start_sample : int
+            Clock at the start of window ``first``.
+        stop_on_event : bool
+            Stop after the first window that emitted.
 
         Returns
         -------
-        int
-            Number of events written to the bound event arrays.
+        (int, int, int)
+            Events written (from index 0 of the bound event arrays), windows consumed, and
+            ``hyst_aux`` entries consumed.
 
         Raises
         ------
         ValueError
-            Nothing bound, ``n``/``n_hyst`` out of range, START/END flags not matching
-            ``n_hyst``, or ``start_sample`` before the clock (state unchanged).
+            Nothing bound, a range outside the bound arrays, START/END flags that outnumber the
+            remaining ``hyst_aux`` entries, or ``start_sample`` before the clock (state
+            unchanged).
         """
         cdef EventOut out
-        cdef int64_t i, n_flagged = 0
+        cdef int64_t i, n_flagged = 0, consumed = 0, used = 0
         if self._cap < 0:
             raise ValueError("bind() the scratch arrays before step()")
-        if not (0 <= n <= self._cap and 0 <= n_hyst <= self._cap):
-            raise ValueError(f"expected 0 <= n, n_hyst <= {self._cap}, got {n} and {n_hyst}")
+        if not (0 <= first and 0 <= n and first + n <= self._cap
+                and 0 <= first_hyst <= n_hyst <= self._cap):
+            raise ValueError(f"expected 0 <= first, n, first + n <= {self._cap} and "
+                             f"0 <= first_hyst <= n_hyst <= {self._cap}, got first={first}, "
+                             f"n={n}, first_hyst={first_hyst}, n_hyst={n_hyst}")
         if start_sample < self.s.now:
             raise ValueError(f"start_sample {start_sample} is before the clock {self.s.now}")
         if n == 0:
-            return 0
-        for i in range(n):
+            return 0, 0, 0
+        for i in range(first, first + n):
             if self._b_flags[i] & (WF_START | WF_END):
                 n_flagged += 1
-        if n_flagged != n_hyst:
-            raise ValueError(f"flags mark {n_flagged} START/END windows but n_hyst is {n_hyst}")
+        if first_hyst + n_flagged > n_hyst:
+            raise ValueError(f"flags mark {n_flagged} START/END windows but only "
+                             f"{n_hyst - first_hyst} hysteresis events remain")
         out.code = &self._b_code[0]
         out.sample = &self._b_sample[0]
         out.aux = &self._b_aux[0]
         out.n = 0
         with nogil:
-            _process(&self.s, &self._b_flags[0], n, start_sample, &self._b_hyst_aux[0], &out)
-        return out.n
+            consumed = _process(&self.s, &self._b_flags[first], n, start_sample,
+                                &self._b_hyst_aux[first_hyst], &out, stop_on_event, &used)
+        return out.n, consumed, used
 
     # -- host calls (rare; small Python lists are fine here) ---------------------------------
     cdef list _drain(self, EventOut* out):

@@ -202,7 +202,8 @@ def test_property_chunking_and_twins_agree(pattern, chunk, agent, interruptible)
 
 
 @REFS
-def test_bound_step_equals_process(ref):
+@pytest.mark.parametrize("stop_on_event", [False, True])
+def test_bound_step_equals_process(ref, stop_on_event):
     p = speech([(0.0, 10), (0.9, 40), (0.0, 40), (0.9, 20), (0.0, 500)])
     flags, _, hev = run_hysteresis(hyst(ref), p, len(p), W)
     want = run_timers(timers(ref, away_s=3.0), flags, hev, 16, W)
@@ -210,16 +211,26 @@ def test_bound_step_equals_process(ref):
     fl, haux = np.zeros(16, np.uint8), np.zeros(16, np.int64)
     code, sample, aux = np.zeros(96, np.int32), np.zeros(96, np.int64), np.zeros(96, np.int64)
     t.bind(fl, haux, code, sample, aux)
-    got, j = [], 0
+    got, j, calls = [], 0, 0
     for a in range(0, len(p), 16):
         n = min(16, len(p) - a)
         fl[:n] = flags[a:a + n]
         m = int(((fl[:n] & 12) != 0).sum())
         haux[:m] = [e[2] for e in hev[j:j + m]]
         j += m
-        k = t.step(n, m, a * W)
-        got += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+        w = jh = 0
+        while w < n:
+            k, used, used_h = t.step(w, n - w, jh, m, a * W + w * W, stop_on_event)
+            calls += 1
+            window_events = [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
+            if stop_on_event and k:
+                # it stopped right after the window that emitted: all events share its time
+                assert {e[1] for e in window_events} == {(a + w + used) * W}
+            got += window_events
+            w += used
+            jh += used_h
     assert got == want and len(got) >= 5
-    with pytest.raises(ValueError, match="n_hyst"):
+    assert calls > (len(p) + 15) // 16 if stop_on_event else calls == (len(p) + 15) // 16
+    with pytest.raises(ValueError, match="hysteresis events remain"):
         fl[0] = 4
-        t.step(1, 0, t.now)
+        t.step(0, 1, 0, 0, t.now)

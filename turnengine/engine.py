@@ -15,6 +15,7 @@ VAD window pushed so far.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import inspect
 import itertools
 import logging
@@ -202,6 +203,11 @@ class TurnEngine:
             assert self._ring is not None
             self._gate = SttGate(self._ring, seconds_to_samples(
                 self.options.prefix_padding_duration, self.model_rate))
+        # Scheduled host actions (heap of (sample, seq, action)); the event list that host calls
+        # made inside callbacks or actions also report to.
+        self._schedule: list[tuple[int, int, Callable[[TurnEngine], Any]]] = []
+        self._schedule_seq = 0
+        self._outer: list[Event] | None = None
         # asyncio consumers of events() and async shutdown callbacks.
         self._streams: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
         self._shutdown_tasks: list[asyncio.Future[Any]] = []
@@ -340,8 +346,14 @@ class TurnEngine:
         n_win = total // self._w
         used = n_win * self._w
         out: list[Event] = []
-        if n_win:
-            self._run_windows(self._buf[:used], n_win, out)
+        outer, self._outer = self._outer, out
+        try:
+            if self._schedule:
+                self._run_due(out)
+            if n_win:
+                self._run_windows(self._buf[:used], n_win, out)
+        finally:
+            self._outer = outer
         rest = total - used
         if rest:
             self._buf[:rest] = self._buf[used:total]
@@ -351,54 +363,104 @@ class TurnEngine:
     def _run_windows(self, samples: np.ndarray, n_win: int, out: list[Event]) -> None:
         if n_win > self._scratch_windows:
             self._alloc_scratch(n_win)
+        w_size = self._w
         start = self._timers.now
         probs = self._probs[:n_win]
         t0 = time.perf_counter()
         self.vad.process(samples, probs)
         infer_s = time.perf_counter() - t0
         if self.options.min_volume > 0:
-            self._window_rms(samples, self._w, self._rms)
+            self._window_rms(samples, w_size, self._rms)
         n_h = self._hyst.step(n_win, start)
-        n_t = self._timers.step(n_win, n_h, start)
         if self._ring is not None:
             self._ring.record(samples, start)
         if self._emitter.has(_INFERENCE_DONE):
             self._emit_inference_done(samples, n_win, start, infer_s)
-        k = self._metrics_every
-        first = k - (self._n_windows % k)  # 1-based window within this chunk of the next metric
         per_window_s = infer_s / n_win
-        if n_t == 0 and first > n_win:  # the usual chunk: nothing to emit
-            self._metrics_windows += n_win
-            self._metrics_infer_s += infer_s
-            self._n_windows += n_win
+        k = self._metrics_every
+        g0 = self._n_windows  # windows before this chunk
+        w = jh = 0
+        # The timers kernel stops after each window that emits, so callbacks (and the host
+        # calls they make) run with the clock exactly at that window's end; scheduled host
+        # actions run at the end of the first window that reaches their time.
+        while w < n_win:
+            limit = n_win - w
+            if self._schedule:
+                due = self._schedule[0][0]
+                need = max(1, -(-(due - (start + w * w_size)) // w_size))
+                limit = min(limit, need)
+            n_t, used, used_h = self._timers.step(w, limit, jh, n_h, start + w * w_size)
+            g_end = g0 + w + used
+            m = (self._n_windows // k + 1) * k  # next VADMetrics boundary (global window)
+            while m <= g_end and not (n_t and m == g_end):
+                self._account_windows(m, per_window_s)
+                self._emit_vad_metrics(start + (m - g0) * w_size, out)
+                m += k
+            for j in range(n_t):
+                self._dispatch(int(self._t_code[j]), int(self._t_sample[j]),
+                               int(self._t_aux[j]), out)
+            if m == g_end and n_t:
+                self._account_windows(m, per_window_s)
+                self._emit_vad_metrics(start + (m - g0) * w_size, out)
+            self._account_windows(g_end, per_window_s)
+            w += used
+            jh += used_h
+            if self._schedule:
+                self._run_due(out)
             if self._gate is not None:
-                self._gate.flush(start + n_win * self._w, self._stt_muted())
-            return
-        # Merge kernel events with VADMetrics boundaries, both in window order.
-        metric_windows = range(first, n_win + 1, k)
-        codes, samples_t, aux = self._t_code, self._t_sample, self._t_aux
-        j = 0
-        prev_mw = 0
-        for mw in itertools.chain(metric_windows, (None,)):
-            limit = start + mw * self._w if mw is not None else None
-            while j < n_t and (limit is None or samples_t[j] <= limit):
-                self._dispatch(int(codes[j]), int(samples_t[j]), int(aux[j]), out)
-                j += 1
-            if mw is None:
-                break
-            self._metrics_windows += mw - prev_mw
-            self._metrics_infer_s += (mw - prev_mw) * per_window_s
-            prev_mw = mw
-            self._emit_vad_metrics(start + mw * self._w, out)
-        self._metrics_windows += n_win - prev_mw
-        self._metrics_infer_s += (n_win - prev_mw) * per_window_s
-        self._n_windows += n_win
-        if self._gate is not None:
-            self._gate.flush(start + n_win * self._w, self._stt_muted())
+                self._gate.flush(self._timers.now, self._stt_muted())
+
+    def _account_windows(self, upto: int, per_window_s: float) -> None:
+        d = upto - self._n_windows
+        self._metrics_windows += d
+        self._metrics_infer_s += d * per_window_s
+        self._n_windows = upto
+
+    # -- scheduled host actions ------------------------------------------------------------------
+    def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
+        """Run ``action(engine)`` when the engine clock reaches ``seconds``.
+
+        During audio it runs at the end of the first VAD window that reaches ``seconds``; during
+        :meth:`advance`, at exactly ``seconds``; a time already passed runs at the next
+        ``push_audio``/``advance``.  Host calls made by the action take effect at that clock
+        and their events are returned by the ``push_audio``/``advance`` that ran it.  This is how
+        a replayed scenario (agent speech, transcripts) lands at the same sample however the
+        audio is chunked.
+
+        Raises
+        ------
+        TypeError
+            ``action`` not callable, ``seconds`` not a number.
+        ValueError
+            ``seconds`` negative or not finite.
+        """
+        if not callable(action):
+            raise TypeError(f"expected a callable action, got {type(action).__name__}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"seconds expects a number, got {seconds!r}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
+        self._schedule_seq += 1
+        heapq.heappush(self._schedule, (seconds_to_samples(seconds, self.model_rate),
+                                        self._schedule_seq, action))
+
+    def _run_due(self, out: list[Event]) -> None:
+        outer, self._outer = self._outer, out
+        try:
+            while self._schedule and self._schedule[0][0] <= self._timers.now:
+                _, _, action = heapq.heappop(self._schedule)
+                try:
+                    action(self)
+                except Exception:
+                    logger.exception("scheduled action %r raised; the engine continues", action)
+        finally:
+            self._outer = outer
 
     # -- event construction --------------------------------------------------------------------
     def _emit(self, event: Event, out: list[Event]) -> None:
         out.append(event)
+        if self._outer is not None and self._outer is not out:
+            self._outer.append(event)
         self._history.append(event.to_dict())
         if isinstance(event, MetricsCollectedEvent):
             self._usage.collect(event.metrics)
@@ -535,10 +597,6 @@ class TurnEngine:
             end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
             eot_probability=None, endpointing_delay=self.options.min_endpointing_delay,
             reason=reason, speech_id=speech_id), out)
-        item_at = self._epoch(self._turn_start) if self._turn_start is not None else created
-        self._add_chat_item(ChatMessage(id=speech_id, role="user", content=[transcript],
-                                        created_at=item_at, transcript_confidence=confidence,
-                                        source=source), t, out)
         self._emit(MetricsCollectedEvent(stream_time=t / sr, created_at=created,
                                          metrics=EOUMetrics(
                                              timestamp=created,
@@ -546,6 +604,10 @@ class TurnEngine:
                                              transcription_delay=transcription_delay,
                                              on_user_turn_completed_delay=0.0,
                                              speech_id=speech_id)), out)
+        item_at = self._epoch(self._turn_start) if self._turn_start is not None else created
+        self._add_chat_item(ChatMessage(id=speech_id, role="user", content=[transcript],
+                                        created_at=item_at, transcript_confidence=confidence,
+                                        source=source), t, out)
         self._turn_start = None
         self._finals = []
         self._utt_final_idx = 0
@@ -855,8 +917,19 @@ class TurnEngine:
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
         out: list[Event] = []
-        return self._run_fired(
-            self._timers.advance(seconds_to_samples(seconds, self.model_rate)), out)
+        target = self._timers.now + seconds_to_samples(seconds, self.model_rate)
+        outer, self._outer = self._outer, out
+        try:
+            self._run_due(out)
+            while self._schedule and self._schedule[0][0] <= target:
+                self._run_fired(self._timers.advance(self._schedule[0][0] - self._timers.now),
+                                out)
+                self._run_due(out)
+            self._run_fired(self._timers.advance(target - self._timers.now), out)
+            self._run_due(out)
+        finally:
+            self._outer = outer
+        return out
 
     def stt_audio(self) -> Iterator[np.ndarray]:
         """Yield the audio to forward to a streaming STT since the last call (SPEC 8).

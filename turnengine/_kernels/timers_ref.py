@@ -178,6 +178,25 @@ class Timers:
         return out
 
     # -- hot path ----------------------------------------------------------------------------
+    def _run(self, flags, hyst_aux, start_sample: int, stop_on_event: bool) -> tuple[int, int]:
+        j = 0
+        for i in range(flags.shape[0]):
+            self._now = int(start_sample) + (i + 1) * self._w
+            f = int(flags[i])
+            if f & WindowFlag.START:
+                self._user_start(self._now, int(hyst_aux[j]))
+                j += 1
+            elif f & WindowFlag.END:
+                self._user_end(self._now, int(hyst_aux[j]))
+                j += 1
+            if f & WindowFlag.RAW_SPEECH and self._user == UserState.SPEAKING:
+                self._last_voiced = self._now
+            self._check_interrupt()
+            self._check_deadlines()
+            if stop_on_event and self._out:
+                return i + 1, j
+        return int(flags.shape[0]), j
+
     def process(self, flags, hyst_aux, start_sample, ev_code, ev_sample, ev_aux) -> int:
         n = flags.shape[0]
         cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
@@ -193,20 +212,7 @@ class Timers:
                 f"flags mark {n_flagged} START/END windows but hyst_aux has "
                 f"{hyst_aux.shape[0]} entries"
             )
-        j = 0
-        for i in range(n):
-            self._now = int(start_sample) + (i + 1) * self._w
-            f = int(flags[i])
-            if f & WindowFlag.START:
-                self._user_start(self._now, int(hyst_aux[j]))
-                j += 1
-            elif f & WindowFlag.END:
-                self._user_end(self._now, int(hyst_aux[j]))
-                j += 1
-            if f & WindowFlag.RAW_SPEECH and self._user == UserState.SPEAKING:
-                self._last_voiced = self._now
-            self._check_interrupt()
-            self._check_deadlines()
+        self._run(flags[:n], hyst_aux, start_sample, False)
         fired = self._drain()
         for k, (code, t, aux) in enumerate(fired):
             ev_code[k], ev_sample[k], ev_aux[k] = code, t, aux
@@ -221,21 +227,31 @@ class Timers:
                              f"event arrays of length >= {need}")
         self._bound = (flags, hyst_aux, ev_code, ev_sample, ev_aux)
 
-    def step(self, n: int, n_hyst: int, start_sample: int) -> int:
+    def step(self, first: int, n: int, first_hyst: int, n_hyst: int, start_sample: int,
+             stop_on_event: bool = True) -> tuple[int, int, int]:
         if self._bound is None:
             raise ValueError("bind() the scratch arrays before step()")
         flags, hyst_aux, code, sample, aux = self._bound
         cap = flags.shape[0]
-        if not (0 <= n <= cap and 0 <= n_hyst <= cap):
-            raise ValueError(f"expected 0 <= n, n_hyst <= {cap}, got {n} and {n_hyst}")
+        if not (0 <= first and 0 <= n and first + n <= cap
+                and 0 <= first_hyst <= n_hyst <= cap):
+            raise ValueError(f"expected 0 <= first, n, first + n <= {cap} and "
+                             f"0 <= first_hyst <= n_hyst <= {cap}, got first={first}, "
+                             f"n={n}, first_hyst={first_hyst}, n_hyst={n_hyst}")
         if start_sample < self._now:
             raise ValueError(f"start_sample {start_sample} is before the clock {self._now}")
         if n == 0:
-            return 0
-        n_flagged = int(((flags[:n] & (WindowFlag.START | WindowFlag.END)) != 0).sum())
-        if n_flagged != n_hyst:
-            raise ValueError(f"flags mark {n_flagged} START/END windows but n_hyst is {n_hyst}")
-        return self.process(flags[:n], hyst_aux[:n_hyst], start_sample, code, sample, aux)
+            return 0, 0, 0
+        window = flags[first:first + n]
+        n_flagged = int(((window & (WindowFlag.START | WindowFlag.END)) != 0).sum())
+        if first_hyst + n_flagged > n_hyst:
+            raise ValueError(f"flags mark {n_flagged} START/END windows but only "
+                             f"{n_hyst - first_hyst} hysteresis events remain")
+        consumed, used = self._run(window, hyst_aux[first_hyst:], start_sample, stop_on_event)
+        fired = self._drain()
+        for k, (c, t, a) in enumerate(fired):
+            code[k], sample[k], aux[k] = c, t, a
+        return len(fired), consumed, used
 
     # -- host calls --------------------------------------------------------------------------
     def advance(self, n_samples: int) -> Fired:
