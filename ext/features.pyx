@@ -30,7 +30,7 @@ Time is an int64 sample count; no Python object is created per frame; the worker
 the GIL.
 """
 
-from libc.math cimport INFINITY, cos, isfinite, log10, sin, sqrt
+from libc.math cimport INFINITY, cos, isfinite, logf, sin, sqrt
 from libc.stdint cimport int16_t, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -79,15 +79,20 @@ cdef double _m1[_N_MELS]
 cdef double _w0_re, _w0_im, _w1_re, _w1_im   # DFT bins 0 and 1 of the window
 cdef float _zero_mel[_N_MELS]
 cdef double _zero_low[3]
+cdef double NORM_EPS_C = NORM_EPS
+cdef double MEL_FLOOR_C = MEL_FLOOR
+cdef double DYNAMIC_RANGE_C = DYNAMIC_RANGE
 
 cdef double _C1 = cos(2.0 * 3.14159265358979323846 / 5.0)
 cdef double _C2 = cos(4.0 * 3.14159265358979323846 / 5.0)
 cdef double _S1 = sin(2.0 * 3.14159265358979323846 / 5.0)
 cdef double _S2 = sin(4.0 * 3.14159265358979323846 / 5.0)
 cdef double _H = sqrt(0.5)
+cdef float _LOG10_E = 0.43429448190325182765  # 1 / ln(10)
 
 
 def _init_tables():
+    global _w0_re, _w0_im, _w1_re, _w1_im
     cdef int i, j, k, n1, n2, k1, k2, b, c, off
     cdef double th
     w = hann_window()
@@ -121,7 +126,7 @@ def _init_tables():
             _mel_off[j] = off
             continue
         _mel_lo[j] = nz[0]
-        _mel_n[j] = nz[-1] - nz[0] + 1
+        _mel_n[j] = nz[nz.shape[0] - 1] - nz[0] + 1
         _mel_off[j] = off
         if off + _mel_n[j] > _MAX_MEL_W:
             raise RuntimeError("mel filter bank denser than expected")
@@ -129,7 +134,6 @@ def _init_tables():
             _mel_w[off + i] = fb[nz[0] + i, j]
         off += _mel_n[j]
     spec = np.fft.fft(np.asarray(w, dtype=np.float64))
-    global _w0_re, _w0_im, _w1_re, _w1_im
     _w0_re = spec[0].real
     _w0_im = spec[0].imag
     _w1_re = spec[1].real
@@ -240,7 +244,7 @@ cdef void _frame(const float* seg, float* mel_out, double* low_out) noexcept nog
     cdef double fr[_HALF]
     cdef double fi[_HALF]
     cdef double power[_N_BINS]
-    cdef int p, n, k, kk, jj, j, o
+    cdef int p, n, k, j, o
     cdef double ar, ai, br, bi, gr, gi, xr, xi, acc
     cdef const double* wt
     # Window, pack pairs of real samples as complex z[n] = x[2n] + i x[2n+1], in PFA order.
@@ -252,23 +256,27 @@ cdef void _frame(const float* seg, float* mel_out, double* low_out) noexcept nog
         _dft8(&zr[8 * p], &zi[8 * p])
     for p in range(8):
         _dft25(&zr[p], &zi[p], fr, fi, &_pfa_out[p * 25])
-    # Real split: X[k] = (Z[k] + conj Z[200-k]) / 2 + e^(-2 pi i k/400) (Z[k] - conj Z[200-k]) / 2i
-    for k in range(_N_BINS):
-        kk = k if k < _HALF else 0
-        jj = _HALF - k if k > 0 and k < _HALF else 0
-        ar = fr[kk]; ai = fi[kk]
-        br = fr[jj]; bi = fi[jj]
+    # Real split: X[k] = F[k] + e^(-2 pi i k/400) G[k] with F = (Z[k] + conj Z[200-k]) / 2 and
+    # G = (Z[k] - conj Z[200-k]) / 2i; bins k and 200 - k share F and G up to conjugation, so
+    # X[200-k] = conj(F[k] - e^(-2 pi i k/400) G[k]).
+    ar = fr[0]; ai = fi[0]
+    power[0] = (ar + ai) * (ar + ai)
+    power[_HALF] = (ar - ai) * (ar - ai)
+    low_out[0] = ar + ai
+    for k in range(1, _HALF // 2 + 1):
+        ar = fr[k]; ai = fi[k]
+        br = fr[_HALF - k]; bi = fi[_HALF - k]
         gr = 0.5 * (ai + bi)
-        gi = -0.5 * (ar - br)
-        xr = 0.5 * (ar + br) + _rtw_re[k] * gr - _rtw_im[k] * gi
-        xi = 0.5 * (ai - bi) + _rtw_re[k] * gi + _rtw_im[k] * gr
-        if k < 2:
-            if k == 0:
-                low_out[0] = xr
-            else:
-                low_out[1] = xr
-                low_out[2] = xi
-        power[k] = xr * xr + xi * xi
+        gi = 0.5 * (br - ar)
+        xr = _rtw_re[k] * gr - _rtw_im[k] * gi   # e^(-2 pi i k/400) G
+        xi = _rtw_re[k] * gi + _rtw_im[k] * gr
+        gr = 0.5 * (ar + br)                      # F
+        gi = 0.5 * (ai - bi)
+        power[k] = (gr + xr) * (gr + xr) + (gi + xi) * (gi + xi)
+        power[_HALF - k] = (gr - xr) * (gr - xr) + (gi - xi) * (gi - xi)
+        if k == 1:
+            low_out[1] = gr + xr
+            low_out[2] = gi + xi
     for j in range(_N_MELS):
         acc = 0.0
         o = _mel_lo[j]
@@ -317,31 +325,47 @@ cdef void _compute_frames(FeatState* s) noexcept nogil:
         s.n_frames = k + 1
 
 
+cdef void _append(FeatState* s, const float* x, int64_t m) noexcept nogil:
+    """Copy ``m`` samples into the audio ring and add them to the hop sums."""
+    cdef int64_t i = 0, r, j, t
+    cdef double a1 = s.acc_sum, a2 = s.acc_sq
+    cdef float v
+    while i < m:
+        t = s.n + i
+        r = _HOP - t % _HOP          # samples left in the current hop
+        if r > m - i:
+            r = m - i
+        for j in range(r):
+            v = x[i + j]
+            s.audio[(t + j) & _RING_MASK] = v
+            a1 += v
+            a2 += <double>v * v
+        i += r
+        if (s.n + i) % _HOP == 0:
+            s.hop_sum[((s.n + i) // _HOP - 1) % _N_FRAMES] = a1
+            s.hop_sq[((s.n + i) // _HOP - 1) % _N_FRAMES] = a2
+            a1 = 0.0
+            a2 = 0.0
+    s.n += m
+    s.acc_sum = a1
+    s.acc_sq = a2
+
+
 cdef int64_t _push(FeatState* s, const float* xf, const int16_t* xi, int64_t n) noexcept nogil:
     """Append ``n`` samples (float32 ``xf`` or int16 ``xi``); return the frames completed."""
     cdef int64_t before = s.n_frames
-    cdef int64_t done = 0, m, i, t
-    cdef float v
+    cdef int64_t done = 0, m, i
     cdef float q = 1.0 / 32768.0
     while done < n:
         m = n - done
         if m > _PIECE:
             m = _PIECE
-        for i in range(done, done + m):
-            if xf != NULL:
-                v = xf[i]
-            else:
-                v = xi[i] * q
-            t = s.n
-            s.audio[t & _RING_MASK] = v
-            s.acc_sum += v
-            s.acc_sq += <double>v * v
-            s.n = t + 1
-            if s.n % _HOP == 0:
-                s.hop_sum[(t // _HOP) % _N_FRAMES] = s.acc_sum
-                s.hop_sq[(t // _HOP) % _N_FRAMES] = s.acc_sq
-                s.acc_sum = 0.0
-                s.acc_sq = 0.0
+        if xf != NULL:
+            _append(s, xf + done, m)
+        else:
+            for i in range(m):
+                s.seg[i] = xi[done + i] * q
+            _append(s, s.seg, m)
         done += m
         _compute_frames(s)
     return s.n_frames - before
@@ -374,6 +398,7 @@ cdef int64_t _features(FeatState* s, float* out, bint scale) noexcept nogil:
     cdef const float* mp
     cdef const double* lp
     cdef float lo_f, x
+    cdef float lv[_N_MELS]
     b = n_hops - _N_FRAMES
     if b < 0:
         b = 0
@@ -416,10 +441,13 @@ cdef int64_t _features(FeatState* s, float* out, bint scale) noexcept nogil:
             v = (mp[j] + _m0[j] * p0 + _m1[j] * p1) * inv
             if v < MEL_FLOOR_C:
                 v = MEL_FLOOR_C
-            v = log10(v)
-            if v > vmax:
-                vmax = v
-            out[j * _N_FRAMES + t] = <float>v
+            lv[j] = <float>v
+        for j in range(_N_MELS):
+            lv[j] = logf(lv[j]) * _LOG10_E
+        for j in range(_N_MELS):
+            if lv[j] > vmax:
+                vmax = lv[j]
+            out[j * _N_FRAMES + t] = lv[j]
     if scale:
         lo_f = <float>(vmax - DYNAMIC_RANGE_C)
         for b in range(_N_MELS * _N_FRAMES):
@@ -428,11 +456,6 @@ cdef int64_t _features(FeatState* s, float* out, bint scale) noexcept nogil:
                 x = lo_f
             out[b] = (x + 4.0) * 0.25
     return end if end < _WIN else _WIN
-
-
-cdef double NORM_EPS_C = NORM_EPS
-cdef double MEL_FLOOR_C = MEL_FLOOR
-cdef double DYNAMIC_RANGE_C = DYNAMIC_RANGE
 
 
 cdef class WhisperFeatures:
@@ -457,7 +480,7 @@ cdef class WhisperFeatures:
         self.s.hop_sq = <double*>malloc(_N_FRAMES * sizeof(double))
         self.s.edge_mel = <float*>malloc(3 * _N_MELS * sizeof(float))
         self.s.edge_low = <double*>malloc(9 * sizeof(double))
-        self.s.seg = <float*>malloc(_N_FFT * sizeof(float))
+        self.s.seg = <float*>malloc(_PIECE * sizeof(float))  # >= _N_FFT
         if (self.s.audio == NULL or self.s.mel == NULL or self.s.low == NULL
                 or self.s.hop_sum == NULL or self.s.hop_sq == NULL or self.s.edge_mel == NULL
                 or self.s.edge_low == NULL or self.s.seg == NULL):
@@ -544,7 +567,7 @@ cdef class WhisperFeatures:
                 made = _push(&self.s, NULL, &xi[0], n)
         return made
 
-    def features(self, float[:, ::1] out not None, bint scale=True):
+    def features(self, out, bint scale=True):
         """Write the model input for the turn so far into ``out``.
 
         The features are those of ``whisper_log_mel`` applied to the turn's audio truncated to
@@ -570,12 +593,9 @@ cdef class WhisperFeatures:
             If ``out`` is not a writable C-contiguous float32 array of shape (80, 800).
         """
         cdef int64_t covered
-        if out.shape[0] != _N_MELS or out.shape[1] != _N_FRAMES:
-            raise ValueError(
-                f"expected out as a C-contiguous float32 array of shape {FEATURES_SHAPE}, got "
-                f"shape {(out.shape[0], out.shape[1])}")
+        cdef float[:, ::1] ov = check_features_out(out)
         with nogil:
-            covered = _features(&self.s, &out[0, 0], scale)
+            covered = _features(&self.s, &ov[0, 0], scale)
         return covered
 
 
@@ -601,9 +621,8 @@ def whisper_log_mel(audio, bint scale=True):
     TypeError, ValueError
         As ``WhisperFeatures.push``.
     """
-    check_samples(audio)
     cdef WhisperFeatures f = WhisperFeatures()
-    cdef int64_t pad = (-audio.shape[0]) % _HOP
+    cdef int64_t pad = (-check_samples(audio).shape[0]) % _HOP
     if pad:  # zeros at the start align the hop grid to the end, as the definition pads
         f.push(np.zeros(pad, np.float32))
     f.push(audio)

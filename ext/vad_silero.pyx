@@ -87,17 +87,17 @@ cdef extern from *:
        Every element accumulates k = 0..K-1 in order from zero with one FMA (AVX2) or one
        multiply and one add (portable) per term, then adds the bias: the result for a column never
        depends on which other columns share the call. */
-    static void te_dense_generic(int M, int K, const float* Wp, const float* b, int n,
-                                 const float* const* x, float* const* y, int relu) {
+    static void te_dense_generic(int M, int Kp, int k0, int k1, const float* Wp, const float* b,
+                                 int n, const float* const* x, float* const* y, int relu) {
         int np = M / TE_MR, j, p, k, r;
-        size_t ps = (size_t)K * TE_MR;
+        size_t ps = (size_t)Kp * TE_MR;
         for (j = 0; j < n; j++) {
             const float* xj = x[j];
             for (p = 0; p < np; p++) {
                 const float* w = Wp + p * ps;
                 float acc[TE_MR];
                 for (r = 0; r < TE_MR; r++) acc[r] = 0.0f;
-                for (k = 0; k < K; k++) {
+                for (k = k0; k < k1; k++) {
                     const float v = xj[k];
                     const float* wk = w + (size_t)k * TE_MR;
                     for (r = 0; r < TE_MR; r++) acc[r] += wk[r] * v;
@@ -114,7 +114,7 @@ cdef extern from *:
     #if TE_HAVE_AVX2
     /* A tile of NP consecutive panels (16 rows each) by NC columns. */
     #define TE_DEF_TILE(NP, NC)                                                              \\
-    TE_TARGET static void te_tile_##NP##x##NC(int K, const float* w, size_t ps,              \\
+    TE_TARGET static void te_tile_##NP##x##NC(int K, const float* w, size_t ps, int xo,      \\
             const float* const* x, float* const* y, int row0, const float* b, int relu) {    \\
         __m256 acc[NP][NC][2];                                                               \\
         int p, c, k;                                                                         \\
@@ -125,7 +125,7 @@ cdef extern from *:
             }                                                                                \\
         for (k = 0; k < K; k++) {                                                            \\
             for (c = 0; c < NC; c++) {                                                       \\
-                const __m256 v = _mm256_broadcast_ss(x[c] + k);                              \\
+                const __m256 v = _mm256_broadcast_ss(x[c] + xo + k);                         \\
                 for (p = 0; p < NP; p++) {                                                   \\
                     const float* wk = w + p * ps + (size_t)k * TE_MR;                        \\
                     acc[p][c][0] = _mm256_fmadd_ps(_mm256_loadu_ps(wk), v, acc[p][c][0]);    \\
@@ -154,38 +154,40 @@ cdef extern from *:
     TE_DEF_TILE(4, 1)
     TE_DEF_TILE(1, 1)
 
-    TE_TARGET static void te_dense_avx2(int M, int K, const float* Wp, const float* b, int n,
-                                        const float* const* x, float* const* y, int relu) {
-        const int np = M / TE_MR;
-        const size_t ps = (size_t)K * TE_MR;
+    TE_TARGET static void te_dense_avx2(int M, int Kp, int k0, int k1, const float* Wp,
+                                        const float* b, int n, const float* const* x,
+                                        float* const* y, int relu) {
+        const int np = M / TE_MR, K = k1 - k0;
+        const size_t ps = (size_t)Kp * TE_MR;
+        const float* W0 = Wp + (size_t)k0 * TE_MR;
         const int n6 = n - n % 6;
         int p, j, r;
         for (p = 0; p < np; p++)
             for (j = 0; j < n6; j += 6)
-                te_tile_1x6(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_1x6(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
         j = n6;
         r = n - n6;
         if (r >= 4) {
             for (p = 0; p < np; p++)
-                te_tile_1x4(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_1x4(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
             j += 4;
             r -= 4;
         }
         if (r >= 2) {
             for (p = 0; p + 2 <= np; p += 2)
-                te_tile_2x2(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_2x2(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
             for (; p < np; p++) {
-                te_tile_1x1(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
-                te_tile_1x1(K, Wp + p * ps, ps, x + j + 1, y + j + 1, p * TE_MR, b, relu);
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j + 1, y + j + 1, p * TE_MR, b, relu);
             }
             j += 2;
             r -= 2;
         }
         if (r == 1) {
             for (p = 0; p + 4 <= np; p += 4)
-                te_tile_4x1(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_4x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
             for (; p < np; p++)
-                te_tile_1x1(K, Wp + p * ps, ps, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
         }
     }
 
@@ -275,12 +277,14 @@ cdef extern from *:
         return s;
     }
 
-    static void te_dense(int M, int K, const float* Wp, const float* b, int n,
+    /* Rows k0..k1-1 of the products (Kp = the panels' depth).  Leaving out rows whose inputs
+       are zero padding gives bitwise the same result: acc + w * 0 == acc. */
+    static void te_dense(int M, int Kp, int k0, int k1, const float* Wp, const float* b, int n,
                          const float* const* x, float* const* y, int relu) {
     #if TE_HAVE_AVX2
-        if (te_simd) { te_dense_avx2(M, K, Wp, b, n, x, y, relu); return; }
+        if (te_simd) { te_dense_avx2(M, Kp, k0, k1, Wp, b, n, x, y, relu); return; }
     #endif
-        te_dense_generic(M, K, Wp, b, n, x, y, relu);
+        te_dense_generic(M, Kp, k0, k1, Wp, b, n, x, y, relu);
     }
     static void te_lstm_cell(const float* g, float* c, float* h, int H) {
     #if TE_HAVE_AVX2
@@ -306,6 +310,77 @@ cdef extern from *:
         float* pwr; float* pwi;  /* m+1: exp(-2 pi i k / nfft) */
     } te_fft_t;
 
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef float te_v4 __attribute__((vector_size(16)));   /* one lane per frame */
+    #define TE_V4(x) ((te_v4){(x), (x), (x), (x)})
+    static inline te_v4 te_sqrt4(te_v4 x) {   /* IEEE sqrt per lane: the same as sqrtf */
+    #if TE_HAVE_AVX2
+        return (te_v4)_mm_sqrt_ps((__m128)x);
+    #else
+        te_v4 r;
+        int t;
+        for (t = 0; t < 4; t++) r[t] = sqrtf(x[t]);
+        return r;
+    #endif
+    }
+    static void te_stft_mag(const te_fft_t* f, const float* P, float* out, float* work) {
+        const int m = f->m, hop = f->hop, nb = f->nbins;
+        te_v4* re = (te_v4*)work;          /* work: 16 * m floats, 64-byte aligned */
+        te_v4* im = re + m;
+        int i, j, t, k, len, half, tstep;
+        te_v4* xt = re + 2 * m;            /* 4 * nfft floats: frames transposed, windowed */
+        for (i = 0; i < 2 * m; i += 4) {
+            te_v4 r0, r1, r2, r3;
+            memcpy(&r0, P + i, sizeof(te_v4));
+            memcpy(&r1, P + hop + i, sizeof(te_v4));
+            memcpy(&r2, P + 2 * hop + i, sizeof(te_v4));
+            memcpy(&r3, P + 3 * hop + i, sizeof(te_v4));
+            for (t = 0; t < 4; t++) {
+                const te_v4 col = {r0[t], r1[t], r2[t], r3[t]};
+                xt[i + t] = col * TE_V4(f->win[i + t]);
+            }
+        }
+        for (i = 0; i < m; i++) {
+            const int s2 = 2 * f->rev[i];
+            re[i] = xt[s2];
+            im[i] = xt[s2 + 1];
+        }
+        for (len = 2, tstep = m / 2; len <= m; len <<= 1, tstep >>= 1) {
+            half = len >> 1;
+            for (i = 0; i < m; i += len) {
+                for (j = 0; j < half; j++) {
+                    const te_v4 wr = TE_V4(f->twr[j * tstep]), wi = TE_V4(f->twi[j * tstep]);
+                    const int a = i + j, b = i + j + half;
+                    const te_v4 br = re[b], bi = im[b];
+                    const te_v4 tr = br * wr - bi * wi;
+                    const te_v4 ti = br * wi + bi * wr;
+                    const te_v4 ar = re[a], ai = im[a];
+                    re[b] = ar - tr;
+                    im[b] = ai - ti;
+                    re[a] = ar + tr;
+                    im[a] = ai + ti;
+                }
+            }
+        }
+        {
+            const te_v4 x0 = re[0] + im[0], xm = re[0] - im[0];
+            for (t = 0; t < 4; t++) {
+                out[t * nb] = fabsf(x0[t]);
+                out[t * nb + m] = fabsf(xm[t]);
+            }
+        }
+        for (k = 1; k < m; k++) {
+            const te_v4 wr = TE_V4(f->pwr[k]), wi = TE_V4(f->pwi[k]), h = TE_V4(0.5f);
+            const te_v4 zr = re[k], zi = im[k], cr = re[m - k], ci = -im[m - k];
+            const te_v4 er = h * (zr + cr), ei = h * (zi + ci);
+            const te_v4 orr = h * (zi - ci), oi = -h * (zr - cr);
+            const te_v4 xr = er + (orr * wr - oi * wi);
+            const te_v4 xi = ei + (orr * wi + oi * wr);
+            const te_v4 mag = te_sqrt4(xr * xr + xi * xi);
+            for (t = 0; t < 4; t++) out[t * nb + k] = mag[t];
+        }
+    }
+    #else
     static void te_stft_mag(const te_fft_t* f, const float* P, float* out, float* work) {
         const int m = f->m, hop = f->hop, nb = f->nbins;
         float* re = work;
@@ -358,6 +433,7 @@ cdef extern from *:
             }
         }
     }
+    #endif
 
     static int te_all_finite(const float* x, int64_t n) {
         int64_t i;
@@ -370,7 +446,7 @@ cdef extern from *:
     int te_cpu_has_avx2() noexcept nogil
     void* te_calloc(size_t nbytes) noexcept nogil
     void te_free(void* p) noexcept nogil
-    void te_dense(int M, int K, const float* Wp, const float* b, int n,
+    void te_dense(int M, int Kp, int k0, int k1, const float* Wp, const float* b, int n,
                   const float* const* x, float* const* y, int relu) noexcept nogil
     void te_lstm_cell(const float* g, float* c, float* h, int H) noexcept nogil
     float te_relu_dot(const float* h, const float* w, int H) noexcept nogil
@@ -520,7 +596,7 @@ cdef struct ModelC:
     int o_h             # conv2 output: [p0 p1], 64 each
     int o_q             # conv3 output: 64
     int o_gates         # LSTM gates: 512
-    int o_work          # FFT work: 8 * m
+    int o_work          # FFT work: 16 * m
     int slot_floats
 
 
@@ -635,7 +711,7 @@ cdef class SileroModel:
         self.m.o_q = self.m.o_h + _round16(2 * C2)
         self.m.o_gates = self.m.o_q + _round16(C2)
         self.m.o_work = self.m.o_gates + _round16(4 * H)
-        self.m.slot_floats = self.m.o_work + _round16(8 * mm)
+        self.m.slot_floats = self.m.o_work + _round16(16 * mm)
 
     def __dealloc__(self):
         te_free(self.m.fft.win)
@@ -686,36 +762,55 @@ cdef void _forward(const ModelC* m, int n, float** st, const float** win, float*
 
     ``cols`` and ``outs`` have room for ``4 * n`` pointers.  Writes ``probs[i]``.
     """
-    cdef int i, t, nb = m.fft.nbins
+    cdef int i, t, k, nb = m.fft.nbins
     for i in range(n):
         _prepare(m, st[i], win[i], slot[i])
-    # conv1 (+ReLU): column t = F frames t..t+2 (F frame 0 and 5 are zero padding).
-    for i in range(n):
+    # conv1 (+ReLU): column t = F frames t..t+2 (F frames 0 and 5 are zero padding).  One stream
+    # runs its 4 columns over all rows (the weights are read once); several streams group the
+    # columns so that the rows facing the padding are skipped (bitwise the same result).
+    if n == 1:
         for t in range(4):
-            cols[4 * i + t] = slot[i] + m.o_f + t * nb
-            outs[4 * i + t] = slot[i] + m.o_g + (t + 1) * H
-    te_dense(H, m.k1, m.w1, m.b1, 4 * n, cols, outs, 1)
+            cols[t] = slot[0] + m.o_f + t * nb
+            outs[t] = slot[0] + m.o_g + (t + 1) * H
+        te_dense(H, m.k1, 0, m.k1, m.w1, m.b1, 4, cols, outs, 1)
+    else:
+        for i in range(n):
+            for t in range(4):
+                # order: all t=0 columns, then t=1 and t=2, then t=3
+                k = i if t == 0 else (n + 2 * i + t - 1 if t < 3 else 3 * n + i)
+                cols[k] = slot[i] + m.o_f + t * nb
+                outs[k] = slot[i] + m.o_g + (t + 1) * H
+        te_dense(H, m.k1, nb, m.k1, m.w1, m.b1, n, cols, outs, 1)
+        te_dense(H, m.k1, 0, m.k1, m.w1, m.b1, 2 * n, cols + n, outs + n, 1)
+        te_dense(H, m.k1, 0, 2 * nb, m.w1, m.b1, n, cols + 3 * n, outs + 3 * n, 1)
     # conv2 (+ReLU), stride 2: column u = G frames 2u..2u+2 (G frame 0 is zero padding).
-    for i in range(n):
+    if n == 1:
         for t in range(2):
-            cols[2 * i + t] = slot[i] + m.o_g + 2 * t * H
-            outs[2 * i + t] = slot[i] + m.o_h + t * C2
-    te_dense(C2, 3 * H, m.w2, m.b2, 2 * n, cols, outs, 1)
+            cols[t] = slot[0] + m.o_g + 2 * t * H
+            outs[t] = slot[0] + m.o_h + t * C2
+        te_dense(C2, 3 * H, 0, 3 * H, m.w2, m.b2, 2, cols, outs, 1)
+    else:
+        for i in range(n):
+            for t in range(2):
+                cols[t * n + i] = slot[i] + m.o_g + 2 * t * H
+                outs[t * n + i] = slot[i] + m.o_h + t * C2
+        te_dense(C2, 3 * H, H, 3 * H, m.w2, m.b2, n, cols, outs, 1)
+        te_dense(C2, 3 * H, 0, 3 * H, m.w2, m.b2, n, cols + n, outs + n, 1)
     # conv3 (+ReLU), stride 2, one output frame: taps 1 and 2 = [p0 p1].
     for i in range(n):
         cols[i] = slot[i] + m.o_h
         outs[i] = slot[i] + m.o_q
-    te_dense(C2, 2 * C2, m.w3, m.b3, n, cols, outs, 1)
+    te_dense(C2, 2 * C2, 0, 2 * C2, m.w3, m.b3, n, cols, outs, 1)
     # conv4 (+ReLU), centre tap, written straight into the LSTM input x.
     for i in range(n):
         cols[i] = slot[i] + m.o_q
         outs[i] = st[i] + ST_X
-    te_dense(H, C2, m.w4, m.b4, n, cols, outs, 1)
+    te_dense(H, C2, 0, C2, m.w4, m.b4, n, cols, outs, 1)
     # LSTM gates = [W_ih W_hh] [x; h] + (b_ih + b_hh); then the cell and the decoder.
     for i in range(n):
         cols[i] = st[i] + ST_X
         outs[i] = slot[i] + m.o_gates
-    te_dense(4 * H, 2 * H, m.wl, m.bl, n, cols, outs, 0)
+    te_dense(4 * H, 2 * H, 0, 2 * H, m.wl, m.bl, n, cols, outs, 0)
     for i in range(n):
         te_lstm_cell(slot[i] + m.o_gates, st[i] + ST_C, st[i] + ST_H, H)
         probs[i] = te_sigmoidf(te_relu_dot(st[i] + ST_H, m.wd, H) + m.bd)
@@ -1186,3 +1281,65 @@ cdef const uint8_t[::1] _as_mask(active, int n):
     if a.dtype != np.bool_ and a.dtype != np.uint8:
         raise TypeError(f"expected a bool or uint8 active mask, got {a.dtype}")
     return np.ascontiguousarray(a.view(np.uint8) if a.dtype == np.bool_ else a)
+
+
+from libc.time cimport clock, clock_t, CLOCKS_PER_SEC
+def _bench_layers(SileroModel model, int reps, int n=1):
+    cdef _Streams s = _Streams(model, n)
+    cdef const ModelC* m = s.m
+    cdef int r, t, i, nb = m.fft.nbins
+    cdef clock_t c0
+    x = np.random.default_rng(0).standard_normal(m.window).astype(np.float32) * 0.1
+    cdef const float[::1] xv = x
+    for i in range(n):
+        s.st[i] = s._state(i); s.slot[i] = s._slot(i); s.win[i] = &xv[0]
+    res = {}
+    c0 = clock()
+    for r in range(reps):
+        for i in range(n):
+            _prepare(m, s.st[i], &xv[0], s.slot[i])
+    res["fft"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    for i in range(n):
+        for t in range(4):
+            s.cols[4*i+t] = s.slot[i] + m.o_f + t * nb
+            s.outs[4*i+t] = s.slot[i] + m.o_g + (t + 1) * H
+    c0 = clock()
+    for r in range(reps):
+        te_dense(H, m.k1, 0, m.k1, m.w1, m.b1, 4*n, s.cols, s.outs, 1)
+    res["conv1"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    for i in range(n):
+        for t in range(2):
+            s.cols[2*i+t] = s.slot[i] + m.o_g + 2 * t * H
+            s.outs[2*i+t] = s.slot[i] + m.o_h + t * C2
+    c0 = clock()
+    for r in range(reps):
+        te_dense(C2, 3 * H, 0, 3*H, m.w2, m.b2, 2*n, s.cols, s.outs, 1)
+    res["conv2"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    for i in range(n):
+        s.cols[i] = s.slot[i] + m.o_h; s.outs[i] = s.slot[i] + m.o_q
+    c0 = clock()
+    for r in range(reps):
+        te_dense(C2, 2 * C2, 0, 2*C2, m.w3, m.b3, n, s.cols, s.outs, 1)
+    res["conv3"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    for i in range(n):
+        s.cols[i] = s.slot[i] + m.o_q; s.outs[i] = s.st[i] + ST_X
+    c0 = clock()
+    for r in range(reps):
+        te_dense(H, C2, 0, C2, m.w4, m.b4, n, s.cols, s.outs, 1)
+    res["conv4"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    for i in range(n):
+        s.cols[i] = s.st[i] + ST_X; s.outs[i] = s.slot[i] + m.o_gates
+    c0 = clock()
+    for r in range(reps):
+        te_dense(4 * H, 2 * H, 0, 2*H, m.wl, m.bl, n, s.cols, s.outs, 0)
+    res["lstm"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    c0 = clock()
+    for r in range(reps):
+        for i in range(n):
+            te_lstm_cell(s.slot[i] + m.o_gates, s.st[i] + ST_C, s.st[i] + ST_H, H)
+    res["cell"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    c0 = clock()
+    for r in range(reps):
+        _forward(m, n, s.st, s.win, s.slot, s.cols, s.outs, s.probs)
+    res["all"] = (clock() - c0) / <double>CLOCKS_PER_SEC / reps * 1e6 / n
+    return res

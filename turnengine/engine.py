@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import inspect
-import itertools
 import logging
 import math
 import time
