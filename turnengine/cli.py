@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="include metrics_collected events in the output")
     run.add_argument("--report", metavar="R.json", default=None,
                      help="write the session report as JSON")
+    run.add_argument("--scenario", metavar="S.json", default=None,
+                     help="play the host side of a call: agent speech and transcripts at their "
+                          "times (see turnengine.scenario)")
     add_option_flags(run)
 
     ev = sub.add_parser("eval", help="score the engine on a directory of labelled clips",
@@ -153,6 +156,15 @@ def _format_event(ev: dict[str, Any]) -> str:
                 + (f" transcript={ev['transcript']!r}" if ev["transcript"] else ""))
     if kind == "agent_interrupted":
         return f"{t}  agent  interrupted after {ev['speech_duration']:.3f}s of user speech"
+    if kind == "agent_false_interruption":
+        return f"{t}  agent  false interruption (resumed={ev['resumed']})"
+    if kind == "conversation_item_added":
+        item = ev["item"]
+        flag = " (interrupted)" if item.get("interrupted") else ""
+        return f"{t}  chat   {item['role']}{flag}: {' '.join(item['content'])!r}"
+    if kind == "user_input_transcribed":
+        final = "final" if ev["is_final"] else "interim"
+        return f"{t}  stt    {final}: {ev['transcript']!r}"
     if kind == "user_backchannel":
         return f"{t}  user   backchannel ({ev['duration']:.3f}s)"
     if kind == "metrics_collected":
@@ -166,10 +178,17 @@ def _format_event(ev: dict[str, Any]) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .replay import replay_file
+    from .scenario import Scenario
 
     options = options_from_args(args)
     path = Path(args.file) if args.file else bundled_clip()
     out = sys.stdout
+    scenario = None
+    if args.scenario:
+        try:
+            scenario = Scenario.load(args.scenario)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
 
     def show(events: list[Any]) -> None:
         for ev in events:
@@ -182,7 +201,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"# {path.name}: replaying with vad={args.vad}", file=out)
     try:
         result = replay_file(path, vad=args.vad, options=options, model_path=args.model_path,
-                             chunk_ms=args.chunk_ms, realtime=args.realtime, on_events=show)
+                             scenario=scenario, chunk_ms=args.chunk_ms, realtime=args.realtime,
+                             on_events=show)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     if args.report:

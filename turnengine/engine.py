@@ -296,6 +296,12 @@ class TurnEngine:
         """Seconds of audio on the engine clock (model-rate samples consumed, plus ``advance``)."""
         return (self._timers.now + self._pending) / self.model_rate
 
+    @property
+    def decision_time(self) -> float:
+        """Seconds on the engine clock where decisions and host calls take effect: the end of
+        the last complete VAD window, plus ``advance``."""
+        return self._timers.now / self.model_rate
+
     def _epoch(self, sample: int) -> float:
         return self.started_at + sample / self.model_rate
 
@@ -442,6 +448,11 @@ class TurnEngine:
         self._schedule_seq += 1
         heapq.heappush(self._schedule, (seconds_to_samples(seconds, self.model_rate),
                                         self._schedule_seq, action))
+
+    @property
+    def next_action_time(self) -> float | None:
+        """Clock time (s) of the earliest action given to :meth:`schedule` not yet run."""
+        return self._schedule[0][0] / self.model_rate if self._schedule else None
 
     def _run_due(self, out: list[Event]) -> None:
         outer, self._outer = self._outer, out

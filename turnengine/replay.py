@@ -1,8 +1,9 @@
 """Replay an audio file through a :class:`~turnengine.TurnEngine` (used by ``run`` and ``eval``).
 
-The file is pushed in fixed-size chunks, as a live call delivers it; after its last sample the
+The audio is pushed in fixed-size chunks, as a live call delivers it; after its last sample the
 replay pushes a short tail of digital silence (the caller goes quiet), so that the end of the
-last utterance and its turn are decided as they would be live.
+last utterance and its turn are decided as they would be live.  With a scenario, a
+:class:`~turnengine.scenario.ScenarioPlayer` plays the host (agent speech, transcripts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .engine import TurnEngine
 from .events import Event
 from .options import TurnEngineOptions
 from .report import SessionReport
+from .scenario import Scenario, ScenarioPlayer
 
 
 def default_tail_s(options: TurnEngineOptions) -> float:
@@ -41,55 +43,88 @@ class ReplayResult:
         The report returned by ``close()``.
     wall_s : float
         Wall-clock seconds the replay took.
+    engine : TurnEngine
+        The (closed) engine.
     """
 
     audio: AudioFile
     events: list[Event]
     report: SessionReport
     wall_s: float
+    engine: TurnEngine
 
 
-def replay_file(path: str | os.PathLike[str], *, vad: str = "silero-onnx",
-                options: TurnEngineOptions | None = None, model_path: str | None = None,
-                chunk_ms: float = 20.0, tail_s: float | None = None, realtime: bool = False,
-                on_events: Callable[[list[Event]], Any] | None = None) -> ReplayResult:
-    """Push a WAV/FLAC file through a new engine and collect its events.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        Audio file at any supported rate (SPEC 2), mono or multi-channel.
-    vad : str
-        VAD backend name.
-    options : TurnEngineOptions, optional
-        Engine options (SPEC defaults when omitted).
-    model_path : str, optional
-        A ``silero_vad.onnx`` instead of the packaged one.
-    chunk_ms : float
-        Size of each pushed chunk in milliseconds (> 0).
-    tail_s : float, optional
-        Seconds of silence pushed after the file; default :func:`default_tail_s`.
-    realtime : bool
-        Sleep so that audio is pushed no faster than real time.
-    on_events : callable, optional
-        Called with each non-empty list of events as it is produced (for live printing).
+def replay_file(path: str | os.PathLike[str], **kwargs: Any) -> ReplayResult:
+    """Read an audio file (soundfile) and :func:`replay_audio` it.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
     ValueError
-        Not decodable audio, an unsupported rate, bad options or ``chunk_ms <= 0``.
+        Not decodable audio, plus everything :func:`replay_audio` raises.
+    """
+    return replay_audio(read_audio(path), **kwargs)
+
+
+def replay_audio(audio: AudioFile, *, vad: str = "silero-onnx",
+                 options: TurnEngineOptions | None = None, model_path: str | None = None,
+                 scenario: Scenario | None = None, chunk_ms: float = 20.0,
+                 tail_s: float | None = None, realtime: bool = False, stt_gate: bool = False,
+                 on_events: Callable[[list[Event]], Any] | None = None) -> ReplayResult:
+    """Push decoded audio through a new engine and collect its events.
+
+    Parameters
+    ----------
+    audio : AudioFile
+        Samples of shape (n_frames, n_channels), int16 or float32, at any supported rate.
+    vad : str
+        VAD backend name.
+    options : TurnEngineOptions, optional
+        Engine options (SPEC defaults when omitted); a scenario's ``options`` are applied
+        first and these override them.
+    model_path : str, optional
+        A ``silero_vad.onnx`` instead of the packaged one.
+    scenario : Scenario, optional
+        Host actions to play (agent speech, transcripts); see :mod:`turnengine.scenario`.
+    chunk_ms : float
+        Size of each pushed chunk in milliseconds (> 0).
+    tail_s : float, optional
+        Seconds of silence pushed after the audio; default :func:`default_tail_s`, extended to
+        the end of the scenario's last action.
+    realtime : bool
+        Sleep so that audio is pushed no faster than real time.
+    stt_gate : bool
+        Build the engine with its STT gate (``engine.stt_audio()``).
+    on_events : callable, optional
+        Called with each non-empty list of events as it is produced (for live printing).
+
+    Raises
+    ------
+    ValueError
+        An unsupported rate, bad options, ``chunk_ms <= 0`` or ``tail_s < 0``.
     """
     if not chunk_ms > 0:
         raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
+    if scenario is not None and scenario.options:
+        base = TurnEngineOptions(**scenario.options)
+        if options is not None:
+            changed = {k: v for k, v in options.to_dict().items()
+                       if v != getattr(TurnEngineOptions(), k)}
+            base = base.replace(**changed)
+        options = base
     options = options or TurnEngineOptions()
-    audio = read_audio(path)
     engine = TurnEngine(sample_rate=audio.sample_rate, vad=vad, model_path=model_path,
-                        options=options)
+                        options=options, stt_gate=stt_gate)
+    if scenario is not None:
+        ScenarioPlayer(engine, scenario)
     tail = default_tail_s(options) if tail_s is None else tail_s
     if tail < 0:
         raise ValueError(f"tail_s must be >= 0, got {tail}")
+    if scenario is not None and tail_s is None:
+        last = max([a.end_s for a in scenario.agent] + [t.t_s for t in scenario.transcripts]
+                   + [0.0])
+        tail = max(tail, last - audio.duration + default_tail_s(options))
     samples = audio.samples[:, 0] if audio.samples.shape[1] == 1 else audio.samples
     silence = np.zeros((int(round(tail * audio.sample_rate)),) + samples.shape[1:],
                        dtype=samples.dtype)
@@ -108,5 +143,16 @@ def replay_file(path: str | os.PathLike[str], *, vad: str = "silero-onnx",
             lag = (i + piece.shape[0]) / audio.sample_rate - (time.perf_counter() - wall0)
             if lag > 0:
                 time.sleep(lag)
+    # Host actions still scheduled after the audio (a resumed agent speech that ends later):
+    # let the clock run to them with no audio, as a live call would.
+    for _ in range(100_000):  # bounded: every pass runs at least one action
+        if engine.next_action_time is None:
+            break
+        wait = max(0.0, engine.next_action_time - engine.decision_time)
+        produced = engine.advance(wait + 0.5 / engine.model_rate)
+        if produced:
+            events += produced
+            if on_events is not None:
+                on_events(produced)
     report = engine.close()
-    return ReplayResult(audio, events, report, time.perf_counter() - wall0)
+    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
