@@ -45,6 +45,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_PATH = BENCH_DIR / "results.json"
+#: Where a run of bench_silero.py alone writes its summary (so it never overwrites results.json).
+SILERO_RESULTS_PATH = BENCH_DIR / "results_silero.json"
 DEFAULT_CLIP = ROOT / "tests" / "data" / "C2_composed_real_multi_clean.wav"
 
 try:  # `python -m pytest` puts the repository root on sys.path; plain `pytest` may not.
@@ -167,6 +169,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     n = int(extra.get("n_windows", 0)) or 1
     _RESULTS.append({
         "name": item.name,
+        "module": getattr(getattr(item, "module", None), "__name__", ""),
         "group": bm.group,
         "key": extra.get("key", item.name),
         "n_windows": n,
@@ -252,9 +255,12 @@ def _summarize(config: pytest.Config) -> dict[str, Any] | None:
                                                         "min": pe.get("cpu_ratio_of_minimums")}
     clip_info: dict[str, Any] = next(
         (r["extra_info"] for r in _RESULTS if "clip" in r["extra_info"]), {})
+    silero = _silero_summary(by_key)
     return {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": "python -m pytest benchmarks/bench_engine.py --benchmark-only",
+        "command": ("python -m pytest benchmarks/bench_silero.py --benchmark-only"
+                    if _silero_only() else
+                    "python -m pytest benchmarks/bench_engine.py --benchmark-only"),
         "clip": clip_info.get("clip"),
         "clip_duration_s": clip_info.get("clip_duration_s"),
         "n_windows": clip_info.get("n_windows"),
@@ -262,6 +268,7 @@ def _summarize(config: pytest.Config) -> dict[str, Any] | None:
         "overhead_target": target,
         "overhead_headline": HEADLINE,
         "overhead_ratio": ratios,
+        **({"silero": silero} if silero else {}),
         "benchmarks": _RESULTS,
         "machine": _machine(),
     }
@@ -272,7 +279,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if summary is None:
         return
     session.config.stash[_SUMMARY_KEY] = summary
-    RESULTS_PATH.write_text(json.dumps(summary, indent=2) + "\n")
+    _results_path().write_text(json.dumps(summary, indent=2) + "\n")
     paired = summary["overhead_ratio"].get(HEADLINE, {}).get("p50")
     if (session.config.getoption("--enforce-overhead") and paired is not None
             and paired > summary["overhead_target"] and session.exitstatus == 0):
@@ -308,4 +315,52 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             flag += "  <- headline"
         tr.write_line(f"  {key:<36} p50 {_fmt(p50)}  mean {_fmt(rr.get('mean'))}  "
                       f"min {_fmt(rr.get('min'))}  {flag}")
-    tr.write_line(f"written to {RESULTS_PATH.relative_to(ROOT)}")
+    silero = summary.get("silero")
+    if silero:
+        tr.write_line("")
+        tr.write_line("native silero kernel (bench_silero.py; us per stream-window, min / p50):")
+        for key, value in silero.items():
+            tr.write_line(f"  {key:<44} {value}")
+    tr.write_line(f"written to {_results_path().relative_to(ROOT)}")
+
+
+# -- bench_silero.py additions ----------------------------------------------------------------
+def _silero_only() -> bool:
+    return bool(_RESULTS) and all(r.get("module", "").endswith("bench_silero") for r in _RESULTS)
+
+
+def _results_path() -> Path:
+    return SILERO_RESULTS_PATH if _silero_only() else RESULTS_PATH
+
+
+def _silero_summary(by_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Headline numbers of bench_silero.py against the issue's targets."""
+    out: dict[str, Any] = {}
+
+    def us(key: str) -> str | None:
+        r = by_key.get(key)
+        return None if r is None else (f"{r['us_per_window_min']:.2f} / "
+                                       f"{r['us_per_window_p50']:.2f}")
+
+    def ratio(num: str, den: str) -> float | None:
+        a, b = by_key.get(num), by_key.get(den)
+        if a is None or b is None or not b["us_per_window_min"]:
+            return None
+        return round(a["us_per_window_min"] / b["us_per_window_min"], 2)
+
+    for key in ("native_per_window", "native_clip", "onnx_batch1", "onnx_backend",
+                "native_batched_32", "native_batched_64", "native_many_64", "onnx_batched_32"):
+        if key in by_key:
+            out[key] = us(key)
+    if "native_per_window" in by_key:
+        out["speedup_vs_onnx_batch1 (target >= 5)"] = ratio("onnx_batch1", "native_per_window")
+        out["speedup_batched_32_vs_onnx_batched_32"] = ratio("onnx_batched_32",
+                                                             "native_batched_32")
+    scaling = by_key.get("threads_2", {}).get("extra_info", {}).get("scaling")
+    if scaling is not None:
+        out["two_thread_scaling (target >= 1.7)"] = round(scaling, 2)
+    mem = by_key.get("rss_per_stream", {}).get("extra_info", {})
+    if mem.get("rss_per_stream_kib") is not None:
+        out["rss_per_stream_kib (target <= 64)"] = round(mem["rss_per_stream_kib"], 1)
+        out["rss_per_batched_stream_kib"] = round(mem["rss_per_batched_stream_kib"], 1)
+    return out

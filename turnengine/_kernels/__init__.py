@@ -12,7 +12,7 @@ import importlib
 import os
 from types import ModuleType
 
-KERNEL_NAMES = ("pcm", "hysteresis", "timers", "vad_energy", "vad_silero")
+KERNEL_NAMES = ("pcm", "hysteresis", "timers", "vad_energy", "vad_silero", "features")
 ENV_PUREPYTHON = "TURNENGINE_PUREPYTHON"
 
 
