@@ -317,3 +317,20 @@ def test_report_has_spec_keys_and_shutdown_callback_runs_once(clip_a03):
     assert set(TurnEngineOptions.option_names()) <= set(d["options"])
     items = d["chat_history"]["items"]
     assert items and items[0]["role"] == "user" and items[0]["source"] == "voice"
+
+
+def test_window_log_records_every_window(clip_a03):
+    pcm, rate = clip_a03
+    engine = TurnEngine(sample_rate=rate, keep_window_log=True)
+    events = []
+    for i in range(0, len(pcm), 777):
+        events += engine.push_audio(pcm[i:i + 777])
+    log = engine.window_log()
+    n = len(pcm) // 512
+    assert log.end_time.shape == log.probability.shape == log.speaking.shape == (n,)
+    assert np.allclose(np.diff(log.end_time), 512 / 16000)
+    start = [e for e in events if e.type == "user_state_changed"][0]
+    first = int(np.flatnonzero(log.speaking)[0])
+    assert log.end_time[first] == pytest.approx(start.stream_time)
+    with pytest.raises(RuntimeError, match="keep_window_log"):
+        TurnEngine().window_log()

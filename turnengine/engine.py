@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,31 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
+@dataclass(frozen=True)
+class WindowLog:
+    """Per-window record of a session (``TurnEngine(keep_window_log=True)``).
+
+    Attributes
+    ----------
+    end_time : numpy.ndarray of float64, shape (n_windows,)
+        Engine-clock time (s) at the end of each window (its decision time).
+    probability : numpy.ndarray of float32, shape (n_windows,)
+        The backend's raw speech probability.
+    smoothed : numpy.ndarray of float32, shape (n_windows,)
+        The probability after ``smoothing_alpha``, as the thresholds see it.
+    speaking : numpy.ndarray of bool, shape (n_windows,)
+        The published speaking state after each window.
+    window_s : float
+        Window duration (s).
+    """
+
+    end_time: np.ndarray
+    probability: np.ndarray
+    smoothed: np.ndarray
+    speaking: np.ndarray
+    window_s: float
+
+
 class EngineClosedError(ValueError):
     """Raised when audio or host calls reach an engine after ``close()``."""
 
@@ -103,6 +129,9 @@ class TurnEngine:
     stt_gate : bool
         Keep the audio a streaming STT should receive (SPEC 8): read it with
         :meth:`stt_audio`; ``STTMetrics`` are reported per speech segment.
+    keep_window_log : bool
+        Keep every window's probabilities and flags (one array copy per chunk) for
+        :meth:`window_log`, as ``turnengine plot`` does.
     options : TurnEngineOptions, optional
         All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
         see :class:`~turnengine.options.TurnEngineOptions`).
@@ -130,8 +159,8 @@ class TurnEngine:
 
     def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
                  turn_detector: None = None, *, model_path: str | None = None,
-                 stt_gate: bool = False, options: TurnEngineOptions | None = None,
-                 **kwargs: Any) -> None:
+                 stt_gate: bool = False, keep_window_log: bool = False,
+                 options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
         if turn_detector not in TURN_DETECTORS:
             raise ValueError(f"unknown turn_detector {turn_detector!r}; available: None "
@@ -202,6 +231,8 @@ class TurnEngine:
             assert self._ring is not None
             self._gate = SttGate(self._ring, seconds_to_samples(
                 self.options.prefix_padding_duration, self.model_rate))
+        self._window_log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] | None = (
+            [] if keep_window_log else None)
         # Scheduled host actions (heap of (sample, seq, action)); the event list that host calls
         # made inside callbacks or actions also report to.
         self._schedule: list[tuple[int, int, Callable[[TurnEngine], Any]]] = []
@@ -377,6 +408,9 @@ class TurnEngine:
         if self.options.min_volume > 0:
             self._window_rms(samples, w_size, self._rms)
         n_h = self._hyst.step(n_win, start)
+        if self._window_log is not None:
+            self._window_log.append((start, probs.copy(), self._smoothed[:n_win].copy(),
+                                     self._flags[:n_win].copy()))
         if self._ring is not None:
             self._ring.record(samples, start)
         if self._emitter.has(_INFERENCE_DONE):
@@ -420,6 +454,29 @@ class TurnEngine:
         self._metrics_windows += d
         self._metrics_infer_s += d * per_window_s
         self._n_windows = upto
+
+    def window_log(self) -> WindowLog:
+        """Every VAD window so far (needs ``keep_window_log=True``).
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``keep_window_log=True``.
+        """
+        if self._window_log is None:
+            raise RuntimeError("build the engine with TurnEngine(..., keep_window_log=True) to "
+                               "use window_log()")
+        sr, w = self.model_rate, self._w
+        if not self._window_log:
+            empty = np.zeros(0, np.float32)
+            return WindowLog(empty.astype(np.float64), empty, empty, np.zeros(0, bool), w / sr)
+        ends = np.concatenate([start + w * np.arange(1, p.shape[0] + 1)
+                               for start, p, _, _ in self._window_log]) / sr
+        raw = np.concatenate([p for _, p, _, _ in self._window_log])
+        smoothed = np.concatenate([q for _, _, q, _ in self._window_log])
+        flags = np.concatenate([f for _, _, _, f in self._window_log])
+        speaking = (flags & int(_codes.WindowFlag.SPEAKING)) != 0
+        return WindowLog(ends, raw, smoothed, speaking, w / sr)
 
     # -- scheduled host actions ------------------------------------------------------------------
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
