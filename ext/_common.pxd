@@ -12,6 +12,7 @@ cdef enum EventCode:
     EV_USER_AWAY = 5            # timers: away deadline reached (aux = deadline sample)
     EV_USER_BACKCHANNEL = 6     # timers: speech during agent speech that did not interrupt (aux = its start)
     EV_AGENT_FALSE_INTERRUPTION = 7  # timers: no transcript after an interruption (aux = 1 + resumed agent state, or 0)
+    EV_EOT_PREDICT = 8          # timers: silence reached the prediction point (aux = last voiced sample)
 
 cdef enum UserState:
     US_LISTENING = 0

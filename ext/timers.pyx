@@ -20,6 +20,7 @@ from _common cimport (
     AS_SPEAKING,
     EV_AGENT_FALSE_INTERRUPTION,
     EV_AGENT_INTERRUPTED,
+    EV_EOT_PREDICT,
     EV_END_OF_SPEECH,
     EV_START_OF_SPEECH,
     EV_USER_AWAY,
@@ -54,6 +55,7 @@ cdef struct TimerState:
     int64_t aec_warmup            # samples; < 0: disabled
     int64_t false_int_timeout     # samples; < 0: false-interruption detection disabled
     int resume_false_interruption
+    int64_t predict_after         # end-of-turn model: predict after this much silence; < 0: no model
     # state
     int64_t now
     int user_state
@@ -76,6 +78,8 @@ cdef struct TimerState:
     int agent_before_interrupt    # agent state to resume to after a false interruption
     int64_t false_int_deadline    # < 0: not armed
     int transcripts_fed           # the host feeds transcripts (gates post-interruption turns)
+    int predicted                 # an EOT prediction was requested for the current pause
+    int64_t model_delay           # delay chosen from the model's answer; < 0: none yet
 
 
 cdef struct EventOut:
@@ -110,6 +114,11 @@ cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
         if (s.interrupt_pending and s.transcripts_fed and s.false_int_timeout >= 0
                 and not s.final_pending):
             return
+        if s.predict_after >= 0:
+            # With an end-of-turn model the delay is the model's: wait for its answer.
+            if s.model_delay >= 0:
+                s.endpoint_deadline = s.last_speaking + s.model_delay
+            return
         s.endpoint_deadline = s.last_speaking + s.endpoint_delay
     elif s.mode == TD_STT and s.final_pending:
         s.endpoint_deadline = s.last_speaking + s.endpoint_delay
@@ -124,6 +133,8 @@ cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* 
     s.words = 0
     s.no_interrupt = 0
     s.false_int_deadline = -1
+    s.predicted = 0
+    s.model_delay = -1
     s.utterance_counts = s.agent_state != AS_SPEAKING or s.interrupt_pending
     _update_away(s)
     _emit(out, EV_START_OF_SPEECH, t, start)
@@ -136,9 +147,14 @@ cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out)
         s.turn_open = 1
     if s.interrupt_pending and s.false_int_timeout >= 0:
         s.false_int_deadline = end + s.false_int_timeout
+    _emit(out, EV_END_OF_SPEECH, t, end)
+    if s.predict_after >= 0 and s.turn_open and not s.predicted:
+        # The pause reached END before the prediction point: predict now.
+        s.predicted = 1
+        s.model_delay = -1
+        _emit(out, EV_EOT_PREDICT, t, end)
     _arm_endpoint(s)
     _update_away(s)
-    _emit(out, EV_END_OF_SPEECH, t, end)
     if not s.utterance_counts:
         _emit(out, EV_USER_BACKCHANNEL, t, s.speech_start)
 
@@ -221,6 +237,13 @@ cdef int64_t _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t st
             j += 1
         if f & WF_RAW_SPEECH and s.user_state == US_SPEAKING:
             s.last_voiced = s.now
+            s.predicted = 0             # speech went on: an earlier prediction is stale
+            s.model_delay = -1
+        elif (s.predict_after >= 0 and s.user_state == US_SPEAKING and not s.predicted
+              and s.utterance_counts and s.now - s.last_voiced >= s.predict_after):
+            s.predicted = 1
+            s.model_delay = -1
+            _emit(out, EV_EOT_PREDICT, s.now, s.last_voiced)
         _check_interrupt(s, out)
         _check_deadlines(s, out)
         if stop_on_event and out.n > 0:
@@ -279,6 +302,10 @@ cdef class Timers:
         committed turn, the interruption is declared false; negative disables.
     resume_false_interruption : bool
         On a false interruption, return the agent to the state it had (LiveKit behaviour).
+    predict_after : int
+        With an end-of-turn model: samples of silence after the last voiced window at which an
+        ``EOT_PREDICT`` event asks for a speculative prediction (SPEC 5: 0.2 s); the turn then
+        commits only once :meth:`model_answer` gives the delay.  Negative: no model.
 
     Raises
     ------
@@ -301,7 +328,8 @@ cdef class Timers:
     def __init__(self, long long window_size, long long endpoint_delay,
                  long long min_interruption, long long away_timeout, int turn_detection,
                  bint allow_interruptions, long long min_words=0, long long aec_warmup=-1,
-                 long long false_interruption_timeout=-1, bint resume_false_interruption=True):
+                 long long false_interruption_timeout=-1, bint resume_false_interruption=True,
+                 long long predict_after=-1):
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
         if min_words < 0:
@@ -323,6 +351,7 @@ cdef class Timers:
         self.s.false_int_timeout = (false_interruption_timeout
                                     if false_interruption_timeout >= 0 else -1)
         self.s.resume_false_interruption = resume_false_interruption
+        self.s.predict_after = predict_after if predict_after >= 0 else -1
         self._cap = -1
         self.reset()
 
@@ -349,6 +378,8 @@ cdef class Timers:
         self.s.agent_before_interrupt = AS_SPEAKING
         self.s.false_int_deadline = -1
         self.s.transcripts_fed = 0
+        self.s.predicted = 0
+        self.s.model_delay = -1
         _update_away(&self.s)
 
     # -- read-only state -------------------------------------------------------------------
@@ -642,6 +673,45 @@ cdef class Timers:
             self.s.words = words
             _check_interrupt(&self.s, &out)
         return self._drain(&out)
+
+    def model_answer(self, long long delay):
+        """The end-of-turn model answered for the current pause: commit at last_speaking + delay.
+
+        Parameters
+        ----------
+        delay : int
+            Samples: ``min_endpointing_delay`` when the turn is likely complete, else
+            ``max_endpointing_delay`` (chosen by the caller from the probability).
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            ``USER_TURN_COMPLETED`` when that time has already passed (the answer came late).
+        """
+        cdef EventOut out
+        if delay < 0:
+            raise ValueError(f"expected delay >= 0 samples, got {delay}")
+        self._out(&out)
+        if self.s.predicted:
+            self.s.model_delay = delay
+            _arm_endpoint(&self.s)
+            _check_deadlines(&self.s, &out)
+        return self._drain(&out)
+
+    def set_endpoint_delay(self, long long delay):
+        """Change ``min_endpointing_delay`` (samples) from now on (dynamic endpointing)."""
+        if delay < 0:
+            raise ValueError(f"expected delay >= 0 samples, got {delay}")
+        self.s.endpoint_delay = delay
+
+    @property
+    def endpoint_delay(self):
+        return self.s.endpoint_delay
+
+    @property
+    def awaiting_model(self):
+        """bool: a prediction was requested and its answer has not come."""
+        return bool(self.s.predicted and self.s.model_delay < 0)
 
     def mark_backchannel(self):
         """The host says the current user utterance is a backchannel: it will not interrupt.

@@ -234,3 +234,72 @@ def test_bound_step_equals_process(ref, stop_on_event):
     with pytest.raises(ValueError, match="hysteresis events remain"):
         fl[0] = 4
         t.step(0, 1, 0, 0, t.now)
+
+
+def model_timers(ref, predict_s=0.2, delay_s=0.5):
+    return _kernels.load("timers", reference=ref).Timers(
+        W, int(delay_s * SR), int(0.5 * SR), -1, int(TurnDetection.VAD), True,
+        predict_after=int(predict_s * SR))
+
+
+def drive_until(t, flags, hev):
+    return run_timers(t, flags, hev, 10_000, W)
+
+
+@REFS
+def test_speculative_prediction_after_0_2_s_of_silence_and_commit_on_answer(ref):
+    p = speech([(0.0, 5), (0.9, 30), (0.0, 60)])
+    flags, _, hev = run_hysteresis(hyst(ref), p, len(p), W)
+    t = model_timers(ref)
+    ev = drive_until(t, flags, hev)
+    kinds = [e[0] for e in ev]
+    assert kinds == [EC.START_OF_SPEECH, EC.EOT_PREDICT, EC.END_OF_SPEECH]  # no turn yet
+    predict = ev[1]
+    last_voiced = 35 * W
+    assert predict[2] == last_voiced
+    assert last_voiced + int(0.2 * SR) <= predict[1] < last_voiced + int(0.2 * SR) + W
+    assert t.awaiting_model
+    fired = t.model_answer(int(0.5 * SR))  # likely done: min delay, already passed -> now
+    assert [e[0] for e in fired] == [EC.USER_TURN_COMPLETED] and fired[0][1] == t.now
+
+
+@REFS
+def test_unlikely_answer_waits_the_long_delay_and_new_speech_cancels(ref):
+    p = speech([(0.9, 30), (0.0, 25), (0.9, 30), (0.0, 200)])
+    flags, _, hev = run_hysteresis(hyst(ref), p, len(p), W)
+    t = model_timers(ref)
+    # run up to the first END, answer "unlikely" (3 s), then let the user go on
+    first_end = next(i for i in range(len(flags)) if flags[i] & 8)
+    ev = run_timers(t, flags[:first_end + 1], hev[:2], 10_000, W)
+    assert [e[0] for e in ev][-1] == EC.END_OF_SPEECH
+    assert t.model_answer(int(3.0 * SR)) == []
+    assert t.endpoint_deadline == 30 * W + 3 * SR
+    rest = run_timers(t, flags[first_end + 1:], hev[2:], 10_000, W,
+                      start=(first_end + 1) * W)
+    kinds = [e[0] for e in rest]
+    assert kinds[0] == EC.START_OF_SPEECH and EC.USER_TURN_COMPLETED not in kinds
+    assert kinds.count(EC.EOT_PREDICT) == 1  # a fresh prediction for the new pause
+
+
+@REFS
+def test_prediction_at_end_when_min_silence_is_shorter_than_the_prediction_point(ref):
+    h = _kernels.load("hysteresis", reference=ref).Hysteresis(W, 0.5, 0.35, 2, 3, 0.0, 0.0)
+    p = speech([(0.9, 20), (0.0, 20)])
+    flags, _, hev = run_hysteresis(h, p, len(p), W)
+    t = model_timers(ref, predict_s=0.5)
+    ev = drive_until(t, flags, hev)
+    assert [e[0] for e in ev] == [EC.START_OF_SPEECH, EC.END_OF_SPEECH, EC.EOT_PREDICT]
+    assert ev[1][1] == ev[2][1]
+
+
+@REFS
+def test_set_endpoint_delay_changes_the_fixed_delay(ref):
+    t = timers(ref, delay_s=0.5)
+    t.set_endpoint_delay(int(2.0 * SR))
+    p = speech([(0.9, 30), (0.0, 150)])
+    flags, _, hev = run_hysteresis(hyst(ref), p, len(p), W)
+    ev = drive_until(t, flags, hev)
+    turn = [e for e in ev if e[0] == EC.USER_TURN_COMPLETED][0]
+    assert 30 * W + 2 * SR <= turn[1] < 30 * W + 2 * SR + W
+    with pytest.raises(ValueError):
+        t.set_endpoint_delay(-1)

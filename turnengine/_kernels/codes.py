@@ -17,6 +17,7 @@ class EventCode(IntEnum):
     USER_AWAY = 5
     USER_BACKCHANNEL = 6
     AGENT_FALSE_INTERRUPTION = 7
+    EOT_PREDICT = 8
 
 
 class UserState(IntEnum):

@@ -14,7 +14,7 @@ class Timers:
     def __init__(self, window_size: int, endpoint_delay: int, min_interruption: int,
                  away_timeout: int, turn_detection: int, allow_interruptions: bool,
                  min_words: int = 0, aec_warmup: int = -1, false_interruption_timeout: int = -1,
-                 resume_false_interruption: bool = True) -> None:
+                 resume_false_interruption: bool = True, predict_after: int = -1) -> None:
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
         if min_words < 0:
@@ -39,6 +39,7 @@ class Timers:
         self._fi_timeout = (int(false_interruption_timeout)
                             if false_interruption_timeout >= 0 else -1)
         self._resume = bool(resume_false_interruption)
+        self._predict_after = int(predict_after) if predict_after >= 0 else -1
         self._out: Fired = []
         self._bound: tuple | None = None
         self.reset()
@@ -65,6 +66,8 @@ class Timers:
         self._agent_before = AgentState.SPEAKING
         self._fi_deadline = -1
         self._transcripts_fed = False
+        self._predicted = False
+        self._model_delay = -1
         self._update_away()
 
     now = property(lambda self: self._now)
@@ -78,6 +81,8 @@ class Timers:
     interrupt_pending = property(lambda self: self._interrupt_pending)
     false_interruption_deadline = property(lambda self: self._fi_deadline)
     aec_until = property(lambda self: self._aec_until)
+    endpoint_delay = property(lambda self: self._delay)
+    awaiting_model = property(lambda self: self._predicted and self._model_delay < 0)
 
     # -- the same helpers as the kernel ------------------------------------------------------
     def _emit(self, code: int, t: int, aux: int) -> None:
@@ -98,6 +103,10 @@ class Timers:
             if (self._interrupt_pending and self._transcripts_fed and self._fi_timeout >= 0
                     and not self._final_pending):
                 return
+            if self._predict_after >= 0:
+                if self._model_delay >= 0:
+                    self._endpoint_deadline = self._last_speaking + self._model_delay
+                return
             self._endpoint_deadline = self._last_speaking + self._delay
         elif self._mode == TurnDetection.STT and self._final_pending:
             self._endpoint_deadline = self._last_speaking + self._delay
@@ -111,6 +120,8 @@ class Timers:
         self._words = 0
         self._no_interrupt = False
         self._fi_deadline = -1
+        self._predicted = False
+        self._model_delay = -1
         self._utterance_counts = self._agent != AgentState.SPEAKING or self._interrupt_pending
         self._update_away()
         self._emit(EventCode.START_OF_SPEECH, t, start)
@@ -122,9 +133,13 @@ class Timers:
             self._turn_open = True
         if self._interrupt_pending and self._fi_timeout >= 0:
             self._fi_deadline = end + self._fi_timeout
+        self._emit(EventCode.END_OF_SPEECH, t, end)
+        if self._predict_after >= 0 and self._turn_open and not self._predicted:
+            self._predicted = True
+            self._model_delay = -1
+            self._emit(EventCode.EOT_PREDICT, t, end)
         self._arm_endpoint()
         self._update_away()
-        self._emit(EventCode.END_OF_SPEECH, t, end)
         if not self._utterance_counts:
             self._emit(EventCode.USER_BACKCHANNEL, t, self._speech_start)
 
@@ -191,6 +206,14 @@ class Timers:
                 j += 1
             if f & WindowFlag.RAW_SPEECH and self._user == UserState.SPEAKING:
                 self._last_voiced = self._now
+                self._predicted = False
+                self._model_delay = -1
+            elif (self._predict_after >= 0 and self._user == UserState.SPEAKING
+                  and not self._predicted and self._utterance_counts
+                  and self._now - self._last_voiced >= self._predict_after):
+                self._predicted = True
+                self._model_delay = -1
+                self._emit(EventCode.EOT_PREDICT, self._now, self._last_voiced)
             self._check_interrupt()
             self._check_deadlines()
             if stop_on_event and self._out:
@@ -305,6 +328,20 @@ class Timers:
             self._words = int(words)
             self._check_interrupt()
         return self._drain()
+
+    def model_answer(self, delay: int) -> Fired:
+        if delay < 0:
+            raise ValueError(f"expected delay >= 0 samples, got {delay}")
+        if self._predicted:
+            self._model_delay = int(delay)
+            self._arm_endpoint()
+            self._check_deadlines()
+        return self._drain()
+
+    def set_endpoint_delay(self, delay: int) -> None:
+        if delay < 0:
+            raise ValueError(f"expected delay >= 0 samples, got {delay}")
+        self._delay = int(delay)
 
     def mark_backchannel(self) -> bool:
         if self._user != UserState.SPEAKING or self._interrupted:
