@@ -4,10 +4,12 @@
 # design and the argument checks, which this module imports so the two cannot drift apart).
 """PCM intake: int16/float32 conversion, channel down-mix and streaming resampling to 16 kHz.
 
-8000 and 16000 Hz pass through at their own rate; 24000, 32000, 44100 and 48000 Hz are brought to
-16000 Hz by a rational polyphase FIR (up ``L``, low-pass, down ``M``), the streaming form of
-``scipy.signal.resample_poly``.  Source of the filter: ``scipy.signal.firwin`` with a Kaiser
-window, designed once per rate in ``pcm_ref.resampler_design``.
+By default 8000 and 16000 Hz pass through at their own rate; 24000, 32000, 44100 and 48000 Hz are
+brought to 16000 Hz by a rational polyphase FIR (up ``L``, low-pass, down ``M``), the streaming
+form of ``scipy.signal.resample_poly``.  ``output_rate_hz=16000`` also up-samples 8000 Hz
+telephony audio to 16000 Hz (L=2, M=1) for 16 kHz models.  Source of the filters:
+``scipy.signal.firwin`` with a Kaiser window, designed once per conversion in
+``pcm_ref.resampler_design``.
 """
 
 cimport cython
@@ -23,13 +25,13 @@ from _common cimport KE_NONFINITE, KE_OUTPUT_TOO_SMALL
 import numpy as np
 
 from turnengine._kernels.pcm_ref import (
-    FILTER_DELAY_OUT,
     SUM_LANES,
     check_count,
     check_out,
-    check_sample_rate,
+    check_rates,
     check_samples,
     nonfinite_error,
+    resampler_delay,
     resampler_design,
 )
 
@@ -209,23 +211,32 @@ cdef class Intake:
     Parameters
     ----------
     sample_rate_hz : int
-        Input rate in Hz.  8000 and 16000 are passed through at their own rate; 24000, 32000,
-        44100 and 48000 are resampled to 16000 Hz by a rational polyphase FIR (48 kHz: L=1, M=3;
-        44.1 kHz: L=160, M=441; 32 kHz: L=1, M=2; 24 kHz: L=2, M=3).
+        Input rate in Hz: 8000, 16000, 24000, 32000, 44100 or 48000.
+    output_rate_hz : int, optional
+        Output rate in Hz.  None (the default): 8000 and 16000 are passed through at their own
+        rate; 24000, 32000, 44100 and 48000 are resampled to 16000 Hz by a rational polyphase FIR
+        (48 kHz: L=1, M=3; 44.1 kHz: L=160, M=441; 32 kHz: L=1, M=2; 24 kHz: L=2, M=3).  16000
+        with an 8000 Hz input up-samples it (L=2, M=1), e.g. telephony audio for a 16 kHz model.
+        The default output rate may also be given explicitly; nothing else is supported.
 
     Raises
     ------
     TypeError
-        If ``sample_rate_hz`` is not an int (bool is refused).
+        If ``sample_rate_hz`` is not an int, or ``output_rate_hz`` not an int or None (bool is
+        refused).
     ValueError
-        If the rate is not one of 8000, 16000, 24000, 32000, 44100, 48000.
+        If the input rate is not one of 8000, 16000, 24000, 32000, 44100, 48000, or the
+        conversion is not supported (``unsupported conversion 44100 Hz -> 8000 Hz; supported:
+        ...``).
 
     Notes
     -----
-    Source: the low-pass is ``scipy.signal.firwin`` with a Kaiser window (beta 6.5), -6 dB at
-    7.2 kHz, >= 66 dB attenuation from 8 kHz up, 2.75 ms long, so its group delay is exactly
-    ``delay_samples`` = 22 output samples at every resampled rate (see
-    ``pcm_ref.resampler_design``).  The filter history and phase carry over between calls, so any
+    Source: the low-passes are ``scipy.signal.firwin`` with a Kaiser window (see
+    ``pcm_ref.resampler_design``).  Down to 16 kHz: beta 6.5, -6 dB at 7.2 kHz, >= 66 dB
+    attenuation from 8 kHz up, 2.75 ms long, so its group delay is exactly ``delay_samples`` = 22
+    output samples at every such rate.  8 -> 16 kHz (anti-imaging): beta 6.0, -6 dB at 3.675 kHz,
+    >= 63 dB attenuation of the images from 4 kHz up, < 0.08 dB droop to 3.4 kHz, 6 ms long,
+    ``delay_samples`` = 48.  The filter history and phase carry over between calls, so any
     chunking of a signal gives bit-identical output.  One instance serves one stream; do not call
     ``process`` on the same instance from two threads at once (it releases the GIL for chunks
     worth more than a few microseconds of work).
@@ -240,9 +251,11 @@ cdef class Intake:
         self.s.coef = NULL
         self.s.buf = NULL
 
-    def __init__(self, sample_rate_hz):
-        cdef int rate = check_sample_rate(sample_rate_hz)
-        up, down, coef = resampler_design(rate)
+    def __init__(self, sample_rate_hz, output_rate_hz=None):
+        # Everything is checked and designed before the state is touched.
+        rate, out_rate = check_rates(sample_rate_hz, output_rate_hz)
+        up, down, coef = resampler_design(rate, out_rate)
+        cdef int delay = resampler_delay(rate, out_rate)
         cdef const double[:, ::1] cv = coef
         cdef Py_ssize_t taps = cv.shape[1]
         cdef Py_ssize_t n_coef = cv.shape[0] * taps
@@ -267,8 +280,8 @@ cdef class Intake:
         self.s.down_r = down % up
         self.s.taps = taps
         self._rate = rate
-        self._out_rate = rate * up // down
-        self._delay = 0 if up == down else FILTER_DELAY_OUT
+        self._out_rate = out_rate
+        self._delay = delay
         self.reset()
 
     def __dealloc__(self):
@@ -293,12 +306,14 @@ cdef class Intake:
 
     @property
     def output_rate_hz(self):
-        """Output sample rate in Hz: 8000 or 16000."""
+        """Output sample rate in Hz: 8000 or 16000 (``sample_rate_hz * up / down``)."""
         return self._out_rate
 
     @property
     def delay_samples(self):
-        """Group delay of the resampling filter in output samples (22 when resampling, else 0).
+        """Group delay of the resampling filter in output samples.
+
+        22 from 24/32/44.1/48 kHz to 16 kHz, 48 from 8 kHz to 16 kHz, 0 at a native rate.
 
         Output sample ``m`` lines up with input time ``(m - delay_samples) / output_rate_hz`` s.
         """

@@ -1,8 +1,8 @@
 """Pure-Python reference twin of ``ext/pcm.pyx``: PCM intake, down-mix and streaming resampler.
 
 Same classes, signatures and float32 results as the compiled ``turnengine._kernels.pcm``.  This
-module also holds the parts both twins share, so they cannot drift apart: the filter design
-(``resampler_design``) and the argument checks (identical error messages).
+module also holds the parts both twins share, so they cannot drift apart: the filter designs
+(``resampler_design``, ``resampler_delay``) and the argument checks (identical error messages).
 
 The resampler is a rational polyphase FIR (up ``L``, low-pass, down ``M``) as in
 ``scipy.signal.resample_poly``, run as a stream: the last ``taps_per_phase - 1`` down-mixed input
@@ -15,6 +15,7 @@ rounded to float32.
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +23,8 @@ SUPPORTED_RATES_HZ = (8000, 16000, 24000, 32000, 44100, 48000)
 NATIVE_RATES_HZ = (8000, 16000)
 RESAMPLED_RATE_HZ = 16000
 
-#: (up, down) per input rate; output rate = input * up / down.
+#: (up, down) per input rate for the default output rate (``output_rate_hz=None``);
+#: output rate = input * up / down.
 RATIOS = {
     8000: (1, 1),
     16000: (1, 1),
@@ -32,7 +34,14 @@ RATIOS = {
     48000: (1, 3),
 }
 
-#: Low-pass design, shared by every resampled rate (Kaiser-window FIR from scipy.signal.firwin).
+#: (up, down) per supported (input rate, output rate): every default conversion of ``RATIOS``,
+#: plus 8 kHz telephony audio up-sampled to 16 kHz (L=2, M=1) for 16 kHz models.
+CONVERSIONS = {
+    **{(rate, rate * up // down): (up, down) for rate, (up, down) in RATIOS.items()},
+    (8000, 16000): (2, 1),
+}
+
+#: Low-pass for 24/32/44.1/48 kHz -> 16 kHz (Kaiser-window FIR from scipy.signal.firwin).
 #: The filter spans 2 * FILTER_DELAY_OUT output samples (2.75 ms), has its -6 dB point at
 #: FILTER_CUTOFF_HZ, >= 66 dB attenuation from 8 kHz up (the output Nyquist frequency, so no
 #: aliasing into the band) and < 0.1 dB droop up to 6.5 kHz.  Its length ``2 * down * D + 1`` at
@@ -41,9 +50,34 @@ FILTER_DELAY_OUT = 22
 FILTER_CUTOFF_HZ = 7200.0
 FILTER_KAISER_BETA = 6.5
 
+#: Anti-imaging low-pass for 8 kHz -> 16 kHz (L=2, M=1; Kaiser-window FIR from firwin, 97 taps
+#: at 16 kHz).  The 8 kHz source holds nothing above 4 kHz, and the zero-stuffed signal mirrors
+#: its 0-4 kHz band into 4-8 kHz: the filter has its -6 dB point at UPSAMPLE_CUTOFF_HZ, >= 63 dB
+#: attenuation from 4 kHz up (the images) and < 0.08 dB droop up to 3.4 kHz (the telephone band).
+#: Group delay UPSAMPLE_DELAY_OUT output samples (3 ms).
+UPSAMPLE_DELAY_OUT = 48
+UPSAMPLE_CUTOFF_HZ = 3675.0
+UPSAMPLE_KAISER_BETA = 6.0
+
+
+class FilterSpec(NamedTuple):
+    """Kaiser-window low-pass of one conversion (``scipy.signal.firwin`` arguments)."""
+
+    cutoff_hz: float  # -6 dB point, at the up-sampled rate
+    kaiser_beta: float
+    delay_out: int  # group delay in output samples; the filter has 2 * down * delay_out + 1 taps
+
+
+_DOWN_FILTER = FilterSpec(FILTER_CUTOFF_HZ, FILTER_KAISER_BETA, FILTER_DELAY_OUT)
+_UP_FILTER = FilterSpec(UPSAMPLE_CUTOFF_HZ, UPSAMPLE_KAISER_BETA, UPSAMPLE_DELAY_OUT)
+
 _F32 = np.float32
 _F64 = np.float64
 _RATES_TEXT = ", ".join(str(r) for r in SUPPORTED_RATES_HZ)
+_CONVERSIONS_TEXT = ", ".join(
+    f"{rate} -> " + " or ".join(str(o) for i, o in sorted(CONVERSIONS) if i == rate) + " Hz"
+    for rate in SUPPORTED_RATES_HZ
+)
 #: The dot product of each output runs as SUM_LANES interleaved float64 partial sums (lane j
 #: takes taps j, j + 4, ...), combined as (s0 + s1) + (s2 + s3); taps_per_phase is padded with zero
 #: taps to a multiple of it.  Fixed order, so results do not depend on chunking.
@@ -73,14 +107,68 @@ def check_sample_rate(sample_rate_hz: object) -> int:
     return rate
 
 
-@functools.cache
-def resampler_design(sample_rate_hz: int) -> tuple[int, int, np.ndarray]:
-    """Design the polyphase low-pass for one input rate (cached; computed once per rate).
+def check_rates(sample_rate_hz: object, output_rate_hz: object = None) -> tuple[int, int]:
+    """Validate an input rate and a requested output rate; return both as int.
+
+    ``output_rate_hz=None`` picks the default output for the input rate: 8000 and 16000 Hz pass
+    through, 24000/32000/44100/48000 Hz go to 16000 Hz.  Otherwise ``(sample_rate_hz,
+    output_rate_hz)`` must be one of ``CONVERSIONS``: a default conversion, or 8000 -> 16000 Hz.
+
+    Raises
+    ------
+    TypeError
+        If either rate is not an integer (bool is refused; ``output_rate_hz`` may be None).
+    ValueError
+        If the input rate is not one of ``SUPPORTED_RATES_HZ``, or the conversion is not one of
+        ``CONVERSIONS``.
+    """
+    rate = check_sample_rate(sample_rate_hz)
+    if output_rate_hz is None:
+        up, down = RATIOS[rate]
+        return rate, rate * up // down
+    if isinstance(output_rate_hz, (bool, np.bool_)) or not isinstance(
+        output_rate_hz, (int, np.integer)
+    ):
+        raise TypeError(
+            "output_rate_hz must be an int or None, got "
+            f"{type(output_rate_hz).__name__} {output_rate_hz!r}"
+        )
+    out_rate = int(output_rate_hz)
+    if (rate, out_rate) not in CONVERSIONS:
+        raise ValueError(
+            f"unsupported conversion {rate} Hz -> {out_rate} Hz; supported: {_CONVERSIONS_TEXT}"
+        )
+    return rate, out_rate
+
+
+def _filter_spec(rate: int, out_rate: int) -> FilterSpec | None:
+    """The low-pass of a (checked) conversion, or None when it is the identity."""
+    if rate == out_rate:
+        return None
+    return _UP_FILTER if out_rate > rate else _DOWN_FILTER
+
+
+def resampler_delay(sample_rate_hz: int, output_rate_hz: int | None = None) -> int:
+    """Group delay of the conversion's low-pass in output samples (0 at a native rate).
+
+    48 for 8000 -> 16000 Hz, 22 for 24/32/44.1/48 kHz -> 16000 Hz, 0 for 8000 -> 8000 and
+    16000 -> 16000 Hz.  Raises as ``check_rates``.
+    """
+    spec = _filter_spec(*check_rates(sample_rate_hz, output_rate_hz))
+    return 0 if spec is None else spec.delay_out
+
+
+def resampler_design(
+    sample_rate_hz: int, output_rate_hz: int | None = None
+) -> tuple[int, int, np.ndarray]:
+    """Design the polyphase low-pass for one conversion (cached; computed once per conversion).
 
     Parameters
     ----------
     sample_rate_hz : int
         Input rate, one of ``SUPPORTED_RATES_HZ``.
+    output_rate_hz : int, optional
+        Output rate; None picks the default for the input rate (see ``check_rates``).
 
     Returns
     -------
@@ -92,25 +180,35 @@ def resampler_design(sample_rate_hz: int) -> tuple[int, int, np.ndarray]:
         ``taps_per_phase`` is a multiple of ``SUM_LANES``.  Native rates give
         ``up = down = 1`` and ``coef = [[1.0]]``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As ``check_rates``.
+
     Notes
     -----
-    Source: ``scipy.signal.firwin`` with a Kaiser window (beta ``FILTER_KAISER_BETA``), cutoff
-    ``FILTER_CUTOFF_HZ`` at the up-sampled rate, ``2 * down * FILTER_DELAY_OUT + 1`` taps, gain
-    ``up`` (to make up for the zeros inserted by up-sampling), zero-padded to ``up`` phases of
-    equal length.
+    Source: ``scipy.signal.firwin`` with a Kaiser window, cutoff and beta from the conversion's
+    ``FilterSpec`` (``FILTER_*`` when going down to 16 kHz, ``UPSAMPLE_*`` for 8 -> 16 kHz) at
+    the up-sampled rate, ``2 * down * delay_out + 1`` taps, gain ``up`` (to make up for the zeros
+    inserted by up-sampling), zero-padded to ``up`` phases of equal length.
     """
-    rate = check_sample_rate(sample_rate_hz)
-    up, down = RATIOS[rate]
-    if rate in NATIVE_RATES_HZ:
+    return _design(*check_rates(sample_rate_hz, output_rate_hz))
+
+
+@functools.cache
+def _design(rate: int, out_rate: int) -> tuple[int, int, np.ndarray]:
+    up, down = CONVERSIONS[(rate, out_rate)]
+    spec = _filter_spec(rate, out_rate)
+    if spec is None:
         coef = np.ones((1, 1), dtype=_F64)
     else:
         from scipy import signal
 
-        n_taps = 2 * down * FILTER_DELAY_OUT + 1
+        n_taps = 2 * down * spec.delay_out + 1
         h = signal.firwin(
             n_taps,
-            FILTER_CUTOFF_HZ,
-            window=("kaiser", FILTER_KAISER_BETA),
+            spec.cutoff_hz,
+            window=("kaiser", spec.kaiser_beta),
             fs=float(rate * up),
         ) * float(up)
         taps = -(-n_taps // up)  # taps per phase
@@ -217,16 +315,17 @@ def check_count(value: object, name: str, minimum: int) -> int:
 class Intake:
     """Reference PCM intake; see the compiled ``turnengine._kernels.pcm.Intake``."""
 
-    def __init__(self, sample_rate_hz: int) -> None:
-        rate = check_sample_rate(sample_rate_hz)
-        up, down, coef = resampler_design(rate)
+    def __init__(self, sample_rate_hz: int, output_rate_hz: int | None = None) -> None:
+        rate, out_rate = check_rates(sample_rate_hz, output_rate_hz)
+        up, down, coef = resampler_design(rate, out_rate)
+        delay = resampler_delay(rate, out_rate)
         self._rate = rate
         self._up = up
         self._down = down
         self._coef = coef
         self._taps = coef.shape[1]
-        self._out_rate = rate * up // down
-        self._delay = 0 if up == down else FILTER_DELAY_OUT
+        self._out_rate = out_rate
+        self._delay = delay
         self.reset()
 
     def reset(self) -> None:
