@@ -150,7 +150,7 @@ def test_bad_rates_and_options_are_refused():
     with pytest.raises(ValueError, match="unknown VAD backend"):
         TurnEngine(vad="webrtc")
     with pytest.raises(ValueError, match="turn_detector"):
-        TurnEngine(turn_detector="smart-turn")  # type: ignore[arg-type]
+        TurnEngine(turn_detector="smart-turn-v9")
     with pytest.raises(ValueError, match="max_endpointing_delay"):
         TurnEngineOptions(min_endpointing_delay=2.0, max_endpointing_delay=1.0)
 

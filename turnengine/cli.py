@@ -10,6 +10,7 @@ Errors print one line on stderr and exit non-zero, with no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "print its session events.")
     run.add_argument("file", nargs="?", help="audio file; default: the bundled real speech clip")
     run.add_argument("--json", action="store_true", help="print JSON lines instead of a timeline")
+    run.add_argument("--turn-detector", default=None, choices=["smart-turn"],
+                     help="end-of-turn model (default: none, the fixed delay)")
     run.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
                      "silero, energy")
     run.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
@@ -127,9 +130,75 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
     ev.add_argument("--json", action="store_true", help="print one JSON document")
     ev.add_argument("--vad", default="silero-onnx", help="VAD backend")
+    ev.add_argument("--turn-detector", default=None, choices=["smart-turn"],
+                    help="end-of-turn model (default: none, the fixed delay)")
+    ev.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
+                    help="resample every clip to this rate first (e.g. 8000: telephony)")
     ev.add_argument("--quiet", action="store_true", help="no per-clip progress on stderr")
     add_option_flags(ev)
+    _add_mic_parser(sub)
+    _add_plot_parser(sub)
     return parser
+
+
+def _device(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text
+
+
+def _add_mic_parser(sub: Any) -> None:
+    mic = sub.add_parser(
+        "mic", help="live microphone: user/agent state, VAD probability and events as they happen",
+        description="Listen to the microphone (sounddevice, at the device's default rate) and "
+                    "show the engine's decisions live. Ctrl-C stops and prints a summary.")
+    mic.add_argument("--device", type=_device, default=None, metavar="N",
+                     help="input device index or name substring (python -m sounddevice lists "
+                          "them); default: the system's default input")
+    mic.add_argument("--simulate-agent", action="store_true",
+                     help="play the agent: after each completed turn it speaks (silently) for "
+                          "--agent-seconds, so you can interrupt it; sets aec_warmup_duration=0 "
+                          "unless given")
+    mic.add_argument("--agent-seconds", type=float, default=4.0, metavar="S",
+                     help="how long each simulated agent reply lasts (default 4.0)")
+    mic.add_argument("--save-report", metavar="R.json", default=None,
+                     help="write the session report as JSON at the end")
+    mic.add_argument("--save-audio", metavar="A.wav", default=None,
+                     help="write what the microphone heard as a 16-bit WAV at the end")
+    mic.add_argument("--seconds", type=float, default=None, metavar="S",
+                     help="stop after S seconds of audio (default: run until Ctrl-C)")
+    mic.add_argument("--fake-input", metavar="FILE.wav", default=None,
+                     help="play this file through the microphone path instead of a device (no "
+                          "PortAudio needed; for trying and testing)")
+    mic.add_argument("--realtime", action="store_true",
+                     help="with --fake-input: deliver the file at real time, as a microphone")
+    mic.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
+                     "silero, energy")
+    mic.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
+                     "packaged one")
+    add_option_flags(mic)
+
+
+def _add_plot_parser(sub: Any) -> None:
+    plot = sub.add_parser(
+        "plot", help="replay an audio file and draw its timeline as a PNG",
+        description="Replay an audio file and draw a PNG: waveform, VAD probability with both "
+                    "thresholds, speaking segments, each turn decision with its delay and "
+                    "reason, agent state, interruptions, and the labels of FILE.json if it "
+                    "sits beside FILE.")
+    plot.add_argument("file", nargs="?", help="audio file; default: the bundled real speech clip")
+    plot.add_argument("-o", "--output", metavar="OUT.png", default=None,
+                      help="PNG to write (default: FILE's name with .png, in the current folder)")
+    plot.add_argument("--scenario", metavar="S.json", default=None,
+                      help="play the host side of a call (agent speech, transcripts)")
+    plot.add_argument("--labels", metavar="L.json", default=None,
+                      help="label file (SPEC 11) to draw; default: FILE.json beside FILE if any")
+    plot.add_argument("--no-labels", action="store_true", help="do not draw labels")
+    plot.add_argument("--turn-detector", default=None, choices=["smart-turn"],
+                      help="end-of-turn model (default: none, the fixed delay)")
+    plot.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
+                      "silero, energy")
+    plot.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
+                      "packaged one")
+    add_option_flags(plot)
 
 
 def _version() -> str:
@@ -150,9 +219,11 @@ def _format_event(ev: dict[str, Any]) -> str:
     if kind == "agent_state_changed":
         return f"{t}  agent  {ev['old_state']:>9} -> {ev['new_state']}"
     if kind == "user_turn_completed":
+        prob = ev.get("eot_probability")
         return (f"{t}  TURN   completed: "
                 f"end_of_utterance_delay={ev['end_of_utterance_delay']:.3f}s "
                 f"endpointing_delay={ev['endpointing_delay']:.2f}s reason={ev['reason']}"
+                + (f" eot_probability={prob:.2f}" if prob is not None else "")
                 + (f" transcript={ev['transcript']!r}" if ev["transcript"] else ""))
     if kind == "agent_interrupted":
         return f"{t}  agent  interrupted after {ev['speech_duration']:.3f}s of user speech"
@@ -174,6 +245,75 @@ def _format_event(ev: dict[str, Any]) -> str:
         return f"{t}  metric {m['type']}: {fields}"
     rest = {k: v for k, v in ev.items() if k not in ("type", "stream_time", "created_at")}
     return f"{t}  {kind} {rest}"
+
+
+LONG_RUN_S = 60.0
+"""``turnengine run`` shows a progress bar for files longer than this (s of audio)."""
+
+
+class _StderrProgress:
+    """A rich progress bar on stderr; build it only when stderr is a terminal.
+
+    ``stdout()`` gives a stream for the command's own output that prints above the bar when
+    stdout is the same terminal (so the two do not garble each other), else stdout itself.
+    """
+
+    def __init__(self, total: float, description: str, unit: str = "") -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.total = total
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  TextColumn("{task.completed:.0f}/{task.total:.0f}" + unit),
+                                  TimeElapsedColumn(), TextColumn("{task.fields[note]}"),
+                                  console=self.console, transient=True, redirect_stdout=False,
+                                  redirect_stderr=False)
+        self._task = self._progress.add_task(description, total=total, note="")
+
+    @staticmethod
+    def wanted() -> bool:
+        return sys.stderr.isatty()
+
+    def update(self, completed: float, note: str | None = None) -> None:
+        self._progress.update(self._task, completed=min(completed, self.total))
+        if note is not None:
+            self._progress.update(self._task, note=note)
+
+    def follow(self, show: Callable[[list[Any]], None]) -> Callable[[list[Any]], None]:
+        """Wrap a replay's ``on_events``: also move the bar to the last event's time."""
+        def on_events(events: list[Any]) -> None:
+            show(events)
+            self.update(events[-1].stream_time)
+
+        return on_events
+
+    def stdout(self) -> Any:
+        if not sys.stdout.isatty():
+            return sys.stdout
+        from rich.file_proxy import FileProxy
+
+        return FileProxy(self.console, sys.stdout)
+
+    def __enter__(self) -> _StderrProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
+def _long_run_progress(path: Path, args: argparse.Namespace) -> _StderrProgress | None:
+    """A progress bar for ``run`` on files over :data:`LONG_RUN_S` (not --json, stderr a TTY)."""
+    if args.json or not _StderrProgress.wanted():
+        return None
+    try:
+        import soundfile as sf
+
+        duration = float(sf.info(str(path)).duration)
+    except Exception:  # not audio: replay_file reports it properly
+        return None
+    return _StderrProgress(duration, path.name, unit=" s") if duration > LONG_RUN_S else None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -199,12 +339,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.json:
         print(f"# {path.name}: replaying with vad={args.vad}", file=out)
+    bar = _long_run_progress(path, args)
+    if bar is not None:
+        out = bar.stdout()  # timeline lines print above the bar
     try:
-        result = replay_file(path, vad=args.vad, options=options, model_path=args.model_path,
-                             scenario=scenario, chunk_ms=args.chunk_ms, realtime=args.realtime,
-                             on_events=show)
+        with bar if bar is not None else contextlib.nullcontext():
+            result = replay_file(path, vad=args.vad, options=options,
+                                 model_path=args.model_path, scenario=scenario,
+                                 chunk_ms=args.chunk_ms, realtime=args.realtime,
+                                 turn_detector=args.turn_detector,
+                                 on_events=bar.follow(show) if bar is not None else show)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
+    out = sys.stdout
     if args.report:
         Path(args.report).write_text(result.report.to_json())
     if not args.json:
@@ -226,15 +373,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     done = [0]
+    bar = (_StderrProgress(n, "eval", unit=" clips")
+           if not args.quiet and _StderrProgress.wanted() else None)
 
     def progress(score: Any) -> None:
         done[0] += 1
-        if not args.quiet:
-            print(f"[{done[0]}/{n}] {score.clip}: F1 {score.frames.f1:.3f}", file=sys.stderr)
+        line = f"[{done[0]}/{n}] {score.clip}: F1 {score.frames.f1:.3f}"
+        if bar is not None:
+            bar.console.print(line, markup=False, highlight=False)
+            bar.update(done[0], score.clip)
+        elif not args.quiet:
+            print(line, file=sys.stderr)
 
     try:
-        result = evaluate_directory(args.directory, vad=args.vad, options=options,
-                                    on_clip=progress)
+        with bar if bar is not None else contextlib.nullcontext():
+            result = evaluate_directory(args.directory, vad=args.vad, options=options,
+                                        turn_detector=args.turn_detector,
+                                        sample_rate=args.sample_rate, on_clip=progress)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:
@@ -242,6 +397,76 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         rows: list[Any] = [*result.clips, result.pooled]
         print(format_table(rows))
+    return 0
+
+
+def cmd_mic(args: argparse.Namespace) -> int:
+    from .mic import MicError, MicSession, fake_input, open_microphone, run_live
+
+    options = options_from_args(args)
+    notes: list[str] = []
+    if args.simulate_agent and not hasattr(args, "opt_aec_warmup_duration"):
+        # The simulated agent makes no sound, so there is no echo to guard against.
+        options = options.replace(aec_warmup_duration=0.0)
+        notes.append("aec_warmup_duration=0")
+    if not args.agent_seconds > 0:
+        raise CLIError(f"--agent-seconds must be > 0, got {args.agent_seconds}", EXIT_USAGE)
+    try:
+        if args.fake_input:
+            source = fake_input(args.fake_input, realtime=args.realtime)
+        else:
+            source = open_microphone(args.device)
+        session = MicSession(source, vad=args.vad, options=options, model_path=args.model_path,
+                             simulate_agent=args.simulate_agent,
+                             agent_speech_s=args.agent_seconds,
+                             record=args.save_audio is not None)
+        note = (f"simulated agent: speaks {args.agent_seconds:g}s after each turn"
+                + (f" ({', '.join(notes)})" if notes else "")) if args.simulate_agent else ""
+        header = f"turnengine mic: {source.name} at {source.sample_rate} Hz, vad={args.vad}"
+        interrupted = run_live(session, header=header, note=note, max_seconds=args.seconds)
+    except MicError as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    report = session.finish(let_agent_finish=not interrupted)
+    if args.save_audio:
+        session.save_audio(args.save_audio)
+        report.audio_recording_path = str(Path(args.save_audio).resolve())
+        report.audio_recording_started_at = session.engine.started_at
+    if args.save_report:
+        Path(args.save_report).write_text(report.to_json())
+    for line in session.summary().lines():
+        print(line)
+    for label, saved in (("report", args.save_report), ("audio", args.save_audio)):
+        if saved:
+            print(f"# {label} saved to {saved}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_file
+    from .scenario import Scenario
+
+    options = options_from_args(args)
+    path = Path(args.file) if args.file else bundled_clip()
+    out = Path(args.output) if args.output else Path(path.stem + ".png")
+    scenario = None
+    if args.scenario:
+        try:
+            scenario = Scenario.load(args.scenario)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
+    labels: str | bool = False if args.no_labels else (args.labels or True)
+    try:
+        result = plot_file(path, out=out, scenario=scenario,
+                           scenario_name=Path(args.scenario).name if args.scenario else None,
+                           vad=args.vad, options=options, model_path=args.model_path,
+                           turn_detector=args.turn_detector, labels=labels)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    for note in result.notes:
+        print(f"turnengine: note: {note}", file=sys.stderr)
+    print(f"wrote {out}: {result.timeline.summary()}")
     return 0
 
 
@@ -257,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "mic":
+            return cmd_mic(args)
+        if args.command == "plot":
+            return cmd_plot(args)
         parser.error(f"unknown command {args.command}")  # pragma: no cover
     except CLIError as exc:
         print(f"turnengine: error: {exc}", file=sys.stderr)

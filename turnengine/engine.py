@@ -31,6 +31,7 @@ from ._kernels import codes as _codes
 from .audio import as_frames, check_sample_rate
 from .audio_ring import AudioRing
 from .emitter import EventEmitter
+from .endpointing import TURN_DETECTORS, Decision, EndOfTurn
 from .events import (
     AGENT_STATES,
     USER_STATES,
@@ -71,7 +72,6 @@ SESSION_EVENTS: tuple[str, ...] = (
 VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
 _INFERENCE_DONE = VADEventType.INFERENCE_DONE.value
 _INT16 = np.dtype(np.int16)
-TURN_DETECTORS: tuple[None, ...] = (None,)
 
 
 _END = object()  # end-of-stream marker for events()
@@ -121,9 +121,12 @@ class TurnEngine:
     vad : str or VADBackend
         ``"silero-onnx"`` (default; Silero VAD v5 on onnxruntime), ``"silero"`` (alias of the
         default Silero backend) or ``"energy"``; or a backend object at the model rate.
-    turn_detector : None
-        End-of-turn model; only None (fixed ``min_endpointing_delay``) is available in this
-        version.
+    turn_detector : {None, "smart-turn"}
+        End-of-turn model (SPEC 5). None: the fixed ``min_endpointing_delay`` (or the dynamic
+        one). ``"smart-turn"``: Pipecat's Smart Turn v3.2 audio model (extra
+        ``turnengine[smart-turn]``), run speculatively once silence reaches 0.2 s; the turn
+        waits ``max_endpointing_delay`` when P(complete) < ``unlikely_threshold``. Without the
+        extra the engine warns and uses the fixed delay (``reason="fallback"``).
     model_path : str, optional
         A ``silero_vad.onnx`` to use instead of the packaged one.
     stt_gate : bool
@@ -132,6 +135,13 @@ class TurnEngine:
     keep_window_log : bool
         Keep every window's probabilities and flags (one array copy per chunk) for
         :meth:`window_log`, as ``turnengine plot`` does.
+    eot_executor : {"thread", "inline"}
+        Where end-of-turn predictions run: a worker thread (default; ``push_audio`` never waits
+        for the model, its answer is applied at the next ``push_audio``/``advance``) or inline
+        (replays: the answer lands at the prediction's own window, so a file always gives the
+        same events).
+    eot_model : SmartTurnModel, optional
+        A loaded model to share between engines (each otherwise loads its own).
     options : TurnEngineOptions, optional
         All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
         see :class:`~turnengine.options.TurnEngineOptions`).
@@ -158,13 +168,14 @@ class TurnEngine:
     """
 
     def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
-                 turn_detector: None = None, *, model_path: str | None = None,
+                 turn_detector: str | None = None, *, model_path: str | None = None,
                  stt_gate: bool = False, keep_window_log: bool = False,
+                 eot_executor: str = "thread", eot_model: Any = None,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
         if turn_detector not in TURN_DETECTORS:
-            raise ValueError(f"unknown turn_detector {turn_detector!r}; available: None "
-                             "(fixed min_endpointing_delay)")
+            raise ValueError(f"unknown turn_detector {turn_detector!r}; expected one of "
+                             f"{TURN_DETECTORS}")
         unknown = set(kwargs) - set(TurnEngineOptions.option_names())
         if unknown:
             raise TypeError(f"unknown option(s) {sorted(unknown)}; see "
@@ -188,6 +199,8 @@ class TurnEngine:
             self.vad = load_vad(vad, self.model_rate, model_path)
         else:
             raise TypeError(f"expected a VAD backend name or VADBackend, got {type(vad).__name__}")
+        self._eot = EndOfTurn(turn_detector, self.options, self.model_rate, eot_executor,
+                              eot_model)
         self._build_kernels()
 
         self._emitter = EventEmitter(SESSION_EVENTS + VAD_EVENTS)
@@ -226,6 +239,11 @@ class TurnEngine:
         # Audio history (for VAD event audio and the STT gate), allocated only when needed.
         self._ring: AudioRing | None = None
         self._gate: SttGate | None = None
+        self._feat_pos = 0                  # clock sample up to which the turn audio was fed
+        self._agent_spoke_since_end = False  # dynamic endpointing: pauses exclude agent turns
+        self._last_utt_special = False       # the last utterance interrupted or backchannelled
+        if self._eot.uses_model:
+            self._enable_audio_history()
         if stt_gate:
             self._enable_audio_history()
             assert self._ring is not None
@@ -263,7 +281,8 @@ class TurnEngine:
             seconds_to_samples(o.min_interruption_duration, sr), away, mode,
             o.allow_interruptions, o.min_interruption_words,
             samples_or_off(o.aec_warmup_duration), samples_or_off(o.false_interruption_timeout),
-            o.resume_false_interruption)
+            o.resume_false_interruption,
+            self._eot.predict_after_samples if o.turn_detection == "vad" else -1)
         # VADMetrics about once per second of audio, on window boundaries (chunking-invariant).
         self._metrics_every = max(1, round(1.0 / window_s))
 
@@ -384,6 +403,8 @@ class TurnEngine:
         out: list[Event] = []
         outer, self._outer = self._outer, out
         try:
+            if self._eot.uses_model:
+                self._poll_eot(out)
             if self._schedule:
                 self._run_due(out)
             if n_win:
@@ -429,6 +450,12 @@ class TurnEngine:
                 need = max(1, -(-(due - (start + w * w_size)) // w_size))
                 limit = min(limit, need)
             n_t, used, used_h = self._timers.step(w, limit, jh, n_h, start + w * w_size)
+            if self._eot.uses_model and self._turn_start is not None:
+                a = max(self._feat_pos - start, w * w_size)
+                b = (w + used) * w_size
+                if b > a:
+                    self._eot.feed(samples[a:b])
+                self._feat_pos = start + b
             g_end = g0 + w + used
             m = (self._n_windows // k + 1) * k  # next VADMetrics boundary (global window)
             while m <= g_end and not (n_t and m == g_end):
@@ -444,6 +471,8 @@ class TurnEngine:
             self._account_windows(g_end, per_window_s)
             w += used
             jh += used_h
+            if self._eot.uses_model:
+                self._poll_eot(out)
             if self._schedule:
                 self._run_due(out)
             if self._gate is not None:
@@ -574,8 +603,17 @@ class TurnEngine:
     def _dispatch(self, code: int, t: int, aux: int, out: list[Event]) -> None:
         sr = self.model_rate
         if code == EC.START_OF_SPEECH:
+            if (self._last_end >= 0 and not self._agent_spoke_since_end
+                    and not self._last_utt_special and self.agent_state != "speaking"):
+                new_min = self._eot.observe_pause((aux - self._last_end) / sr)
+                if new_min is not None:
+                    self._timers.set_endpoint_delay(seconds_to_samples(new_min, sr))
+            self._last_utt_special = False
             if self._turn_start is None:
                 self._turn_start = aux
+                if self._eot.uses_model:
+                    self._eot.start_turn(self._audio_between(aux, t))
+                    self._feat_pos = t
             self._utterance_start = aux
             self._utt_final_idx = len(self._finals)
             self._interim_words = 0
@@ -586,12 +624,18 @@ class TurnEngine:
             self._emit_vad_boundary(VADEventType.START_OF_SPEECH, t, aux)
         elif code == EC.END_OF_SPEECH:
             self._last_end = aux
+            self._agent_spoke_since_end = False
             self._set_user_state("listening", t, aux, out)
             if self._gate is not None:
                 self._emit_stt_metrics(t, self._gate.end(t, self._stt_muted()), out)
             self._emit_vad_boundary(VADEventType.END_OF_SPEECH, t, aux)
+        elif code == EC.EOT_PREDICT:
+            decision = self._eot.request()
+            if decision is not None:
+                self._apply_eot(decision, out)
         elif code == EC.AGENT_INTERRUPTED:
             self._agent_speech_interrupted = True
+            self._last_utt_special = True
             self._emit(AgentInterruptedEvent(stream_time=t / sr, created_at=self._epoch(t),
                                              speech_duration=(t - aux) / sr), out)
             self._set_agent_state_event("listening", t, out)
@@ -605,6 +649,7 @@ class TurnEngine:
                 self._agent_speech_interrupted = False
                 self._set_agent_state_event(AGENT_STATES[aux - 1], t, out)
         elif code == EC.USER_BACKCHANNEL:
+            self._last_utt_special = True
             if self._turn_start == aux:
                 self._turn_start = None
             words = self._finals[self._utt_final_idx:]
@@ -615,8 +660,8 @@ class TurnEngine:
                 duration=max(0, self._last_end - aux) / sr,
                 transcript=" ".join(text for text, _ in words)), out)
         elif code == EC.USER_TURN_COMPLETED:
-            reason = "stt" if self.options.turn_detection == "stt" else "no_model"
-            self._complete_turn(t, aux, reason, out)
+            self._complete_turn(t, aux, "stt" if self.options.turn_detection == "stt" else "",
+                                out)
         elif code == EC.USER_AWAY:
             self._set_user_state("away", t, aux, out)
         else:  # pragma: no cover - the kernels emit only the codes above
@@ -641,9 +686,25 @@ class TurnEngine:
         return (self.options.discard_audio_if_uninterruptible and self.agent_state == "speaking"
                 and not self._agent_interruptible)
 
+    def _apply_eot(self, decision: Decision, out: list[Event]) -> None:
+        self._eot.decision = decision
+        fired = self._timers.model_answer(seconds_to_samples(decision.delay, self.model_rate))
+        self._run_fired(fired, out)
+
+    def _poll_eot(self, out: list[Event]) -> None:
+        decision = self._eot.poll()
+        if decision is not None:
+            self._apply_eot(decision, out)
+
     def _complete_turn(self, t: int, last_speaking: int, reason: str, out: list[Event],
                        source: str = "voice") -> None:
+        """Emit a committed turn; ``reason`` "" means "as the end-of-turn decision says"."""
         sr = self.model_rate
+        decision = self._eot.decision if self._eot.decision is not None else \
+            self._eot.fixed_decision()
+        self._eot.decision = None
+        if not reason:
+            reason = decision.reason
         self._turn_count += 1
         speech_id = f"turn_{self._turn_count}"
         transcript = " ".join(text for text, _ in self._finals).strip()
@@ -662,7 +723,7 @@ class TurnEngine:
                                  if self._turn_start is not None else None),
             stopped_speaking_at=self._epoch(last_speaking) if last_speaking >= 0 else None,
             end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
-            eot_probability=None, endpointing_delay=self.options.min_endpointing_delay,
+            eot_probability=decision.probability, endpointing_delay=decision.delay,
             reason=reason, speech_id=speech_id), out)
         self._emit(MetricsCollectedEvent(stream_time=t / sr, created_at=created,
                                          metrics=EOUMetrics(
@@ -783,6 +844,7 @@ class TurnEngine:
         if state == "speaking" and self.agent_state != "speaking":
             self._agent_speech_start = now
             self._agent_speech_interrupted = False
+            self._agent_spoke_since_end = True
         self._agent_interruptible = interruptible
         self._set_agent_state_event(state, now, out)
         return self._run_fired(
@@ -987,6 +1049,8 @@ class TurnEngine:
         target = self._timers.now + seconds_to_samples(seconds, self.model_rate)
         outer, self._outer = self._outer, out
         try:
+            if self._eot.uses_model:
+                self._poll_eot(out)
             self._run_due(out)
             while self._schedule and self._schedule[0][0] <= target:
                 self._run_fired(self._timers.advance(self._schedule[0][0] - self._timers.now),
@@ -1078,6 +1142,7 @@ class TurnEngine:
         if self._closed:
             return report
         self._closed = True
+        self._eot.close()
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:

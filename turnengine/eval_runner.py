@@ -12,9 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from .audio import AudioFile, read_audio
 from .evaluation import ClipScore, PooledScore, load_labels, pool, score_clip, segments_from_events
 from .options import TurnEngineOptions
-from .replay import replay_file
+from .replay import replay_audio
+
+
+def resample_audio(audio: AudioFile, rate: int) -> AudioFile:
+    """``audio`` resampled to ``rate`` with scipy's polyphase filter (for evaluations)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate, audio.sample_rate)
+    x = resample_poly(audio.samples.astype(np.float64), rate // g, audio.sample_rate // g, axis=0)
+    if audio.samples.dtype == np.int16:
+        x = np.clip(np.round(x), -32768, 32767)
+    return AudioFile(audio.path, np.ascontiguousarray(x.astype(audio.samples.dtype)), rate)
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 
@@ -54,10 +70,15 @@ def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]
 
 
 def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero-onnx",
-                  options: TurnEngineOptions | None = None) -> ClipScore:
-    """Replay one labelled clip and score it."""
+                  options: TurnEngineOptions | None = None, turn_detector: str | None = None,
+                  eot_model: Any = None, sample_rate: int | None = None) -> ClipScore:
+    """Replay one labelled clip and score it (optionally resampled to ``sample_rate``)."""
     labels = load_labels(labels_path)
-    result = replay_file(audio, vad=vad, options=options)
+    decoded = read_audio(audio)
+    if sample_rate is not None and sample_rate != decoded.sample_rate:
+        decoded = resample_audio(decoded, sample_rate)
+    result = replay_audio(decoded, vad=vad, options=options, turn_detector=turn_detector,
+                          eot_model=eot_model)
     out = segments_from_events(result.events)
     return score_clip(labels, out.speech_segments, out.decision_segments, out.turn_completions,
                       duration_s=result.audio.duration, clip=audio.stem)
@@ -65,6 +86,7 @@ def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero-onnx",
 
 def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero-onnx",
                        options: TurnEngineOptions | None = None,
+                       turn_detector: str | None = None, sample_rate: int | None = None,
                        on_clip: Callable[[ClipScore], Any] | None = None) -> EvalResult:
     """Score every labelled clip of ``directory``; pool frame counts and latency lists.
 
@@ -76,12 +98,27 @@ def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero-
         VAD backend name.
     options : TurnEngineOptions, optional
         Engine options; SPEC defaults when omitted.
+    turn_detector : {None, "smart-turn"}
+        End-of-turn model (loaded once, shared by every clip).
+    sample_rate : int, optional
+        Resample every clip to this rate first (scipy ``resample_poly``), e.g. 8000 to measure
+        telephony audio.
     on_clip : callable, optional
         Called with each clip's score as soon as it is ready (progress display).
     """
+    eot_model = None
+    if turn_detector == "smart-turn":
+        from .eot import ModelUnavailableError, SmartTurnModel
+
+        try:
+            eot_model = SmartTurnModel.load()
+        except ModelUnavailableError:
+            eot_model = None  # each engine warns and falls back
     scores = []
     for audio, labels in labelled_clips(directory):
-        score = evaluate_clip(audio, labels, vad=vad, options=options)
+        score = evaluate_clip(audio, labels, vad=vad, options=options,
+                              turn_detector=turn_detector, eot_model=eot_model,
+                              sample_rate=sample_rate)
         scores.append(score)
         if on_clip is not None:
             on_clip(score)

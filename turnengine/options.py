@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 TurnDetectionMode = Literal["vad", "stt", "manual"]
 TURN_DETECTION_MODES: tuple[str, ...] = ("vad", "stt", "manual")
+ENDPOINTING_MODES: tuple[str, ...] = ("fixed", "dynamic")
 
 
 def _meta(help_text: str, unit: str = "") -> dict[str, str]:
@@ -57,6 +58,9 @@ class TurnEngineOptions:
     max_endpointing_delay: float = field(
         default=3.0, metadata=_meta("delay used when the end-of-turn model says the user is "
                                     "probably not done", "s"))
+    endpointing_mode: str = field(
+        default="fixed", metadata=_meta("fixed, or dynamic: the minimum delay learns the user's "
+                                        "pauses (moving average, alpha 0.9, within [min, max])"))
     unlikely_threshold: float = field(
         default=0.5, metadata=_meta("end-of-turn probability below which the max delay is used",
                                     "0..1"))
@@ -139,6 +143,9 @@ class TurnEngineOptions:
         if self.turn_detection not in TURN_DETECTION_MODES:
             raise ValueError(f"option turn_detection must be one of {TURN_DETECTION_MODES}, "
                              f"got {self.turn_detection!r}")
+        if self.endpointing_mode not in ENDPOINTING_MODES:
+            raise ValueError(f"option endpointing_mode must be one of {ENDPOINTING_MODES}, "
+                             f"got {self.endpointing_mode!r}")
         if self.min_volume > 1:
             raise ValueError(f"option min_volume must be in [0, 1], got {self.min_volume}")
         if self.effective_deactivation_threshold > self.activation_threshold:

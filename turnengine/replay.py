@@ -71,7 +71,9 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero-onnx",
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
                  scenario: Scenario | None = None, chunk_ms: float = 20.0,
                  tail_s: float | None = None, realtime: bool = False, stt_gate: bool = False,
-                 on_events: Callable[[list[Event]], Any] | None = None) -> ReplayResult:
+                 turn_detector: str | None = None, eot_model: Any = None,
+                 on_events: Callable[[list[Event]], Any] | None = None,
+                 keep_window_log: bool = False) -> ReplayResult:
     """Push decoded audio through a new engine and collect its events.
 
     Parameters
@@ -96,8 +98,15 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero-onnx",
         Sleep so that audio is pushed no faster than real time.
     stt_gate : bool
         Build the engine with its STT gate (``engine.stt_audio()``).
+    turn_detector : {None, "smart-turn"}
+        End-of-turn model; a replay runs it inline, so the same file gives the same events.
+    eot_model : SmartTurnModel, optional
+        A loaded model to reuse across replays.
     on_events : callable, optional
         Called with each non-empty list of events as it is produced (for live printing).
+    keep_window_log : bool
+        Build the engine with ``keep_window_log=True`` so that ``result.engine.window_log()``
+        gives every window's probabilities (``turnengine plot``).
 
     Raises
     ------
@@ -115,7 +124,9 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero-onnx",
         options = base
     options = options or TurnEngineOptions()
     engine = TurnEngine(sample_rate=audio.sample_rate, vad=vad, model_path=model_path,
-                        options=options, stt_gate=stt_gate)
+                        options=options, stt_gate=stt_gate, turn_detector=turn_detector,
+                        eot_executor="inline", eot_model=eot_model,
+                        keep_window_log=keep_window_log)
     if scenario is not None:
         ScenarioPlayer(engine, scenario)
     tail = default_tail_s(options) if tail_s is None else tail_s
