@@ -97,6 +97,10 @@ class WindowLog:
         The published speaking state after each window.
     window_s : float
         Window duration (s).
+    flags : numpy.ndarray of uint8, shape (n_windows,)
+        The hysteresis kernel's ``WindowFlag`` bits (RAW_SPEECH, SPEAKING, START, END).
+    start_sample : int
+        Engine-clock sample (model rate) where the first window begins.
     """
 
     end_time: np.ndarray
@@ -104,6 +108,8 @@ class WindowLog:
     smoothed: np.ndarray
     speaking: np.ndarray
     window_s: float
+    flags: np.ndarray
+    start_sample: int = 0
 
 
 class EngineClosedError(ValueError):
@@ -485,27 +491,61 @@ class TurnEngine:
         self._n_windows = upto
 
     def window_log(self) -> WindowLog:
-        """Every VAD window so far (needs ``keep_window_log=True``).
+        """Every VAD window kept so far (needs ``keep_window_log=True``); see also
+        :meth:`drain_window_log`.
 
         Raises
         ------
         RuntimeError
             If the engine was built without ``keep_window_log=True``.
         """
+        return self._log_of(self._checked_log())
+
+    def drain_window_log(self) -> WindowLog:
+        """The windows kept since the last drain, then forgets them (memory stays flat; what
+        live displays and framework adapters read after each ``push_audio``).
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``keep_window_log=True``.
+        """
+        log = self._checked_log()
+        out = self._log_of(log)
+        log.clear()
+        return out
+
+    @property
+    def last_probability(self) -> tuple[float, float] | None:
+        """(raw, smoothed) probability of the newest window kept, or None (O(1))."""
+        if not self._window_log:
+            return None
+        _, raw, smoothed, _ = self._window_log[-1]
+        return float(raw[-1]), float(smoothed[-1])
+
+    def _checked_log(self) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
         if self._window_log is None:
             raise RuntimeError("build the engine with TurnEngine(..., keep_window_log=True) to "
                                "use window_log()")
+        return self._window_log
+
+    def _log_of(self, log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> WindowLog:
         sr, w = self.model_rate, self._w
-        if not self._window_log:
+        if not log:
             empty = np.zeros(0, np.float32)
-            return WindowLog(empty.astype(np.float64), empty, empty, np.zeros(0, bool), w / sr)
-        ends = np.concatenate([start + w * np.arange(1, p.shape[0] + 1)
-                               for start, p, _, _ in self._window_log]) / sr
-        raw = np.concatenate([p for _, p, _, _ in self._window_log])
-        smoothed = np.concatenate([q for _, _, q, _ in self._window_log])
-        flags = np.concatenate([f for _, _, _, f in self._window_log])
+            return WindowLog(empty.astype(np.float64), empty, empty, np.zeros(0, bool), w / sr,
+                             np.zeros(0, np.uint8), self._timers.now)
+        if len(log) == 1:
+            start, raw, smoothed, flags = log[0]
+        else:
+            start = log[0][0]
+            raw = np.concatenate([p for _, p, _, _ in log])
+            smoothed = np.concatenate([q for _, _, q, _ in log])
+            flags = np.concatenate([f for _, _, _, f in log])
+        ends = np.concatenate([s0 + w * np.arange(1, p.shape[0] + 1)
+                               for s0, p, _, _ in log]) / sr
         speaking = (flags & int(_codes.WindowFlag.SPEAKING)) != 0
-        return WindowLog(ends, raw, smoothed, speaking, w / sr)
+        return WindowLog(ends, raw, smoothed, speaking, w / sr, flags, int(start))
 
     # -- scheduled host actions ------------------------------------------------------------------
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:

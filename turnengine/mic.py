@@ -476,11 +476,7 @@ def _latest_probabilities(engine: TurnEngine) -> tuple[float, float] | None:
     Reads the last entry only (O(1) per chunk, unlike ``window_log()``, which concatenates the
     whole session).
     """
-    log = getattr(engine, "_window_log", None)
-    if not log:
-        return None
-    _, raw, smoothed, _ = log[-1]
-    return float(raw[-1]), float(smoothed[-1])
+    return engine.last_probability
 
 
 class MicSession:

@@ -1,0 +1,162 @@
+"""turnengine as the VAD of a LiveKit agent.
+
+Offline (the default; no server, no network, what CI runs)::
+
+    python examples/livekit_agent.py [FILE.wav]
+
+1. builds ``turnengine.integrations.livekit.VAD`` and runs one ``VADStream`` over the bundled
+   clip in 10 ms ``rtc.AudioFrame`` objects, printing START_OF_SPEECH / END_OF_SPEECH events;
+2. starts a real ``AgentSession(vad=...)`` with no room, STT or LLM, feeds it the same clip as
+   its audio input, and prints the session's own ``user_state_changed`` events.
+
+Against a LiveKit server (needs ``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``
+and LiveKit Inference for the STT/LLM/TTS named below)::
+
+    python examples/livekit_agent.py --connect dev
+
+Requires ``pip install "turnengine[livekit]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from livekit import rtc
+from livekit.agents import vad as agents_vad
+
+from turnengine.integrations.livekit import VAD
+
+CLIP = Path(__file__).parent / "audio" / "composed_dialogue.wav"
+FRAME_MS = 10
+
+
+def read_clip(path: Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples and their rate, plus 1 s of silence so the last speech ends."""
+    pcm, rate = sf.read(str(path), dtype="int16", always_2d=True)
+    mono = pcm.mean(axis=1).astype(np.int16)
+    return np.concatenate([mono, np.zeros(rate, np.int16)]), rate
+
+
+def frames(pcm: np.ndarray, rate: int) -> list[rtc.AudioFrame]:
+    n = rate * FRAME_MS // 1000
+    return [rtc.AudioFrame(pcm[i:i + n].tobytes(), rate, 1, n)
+            for i in range(0, pcm.shape[0] - n + 1, n)]
+
+
+async def run_vad_stream(vad: VAD, pcm: np.ndarray, rate: int) -> int:
+    """What AgentSession does with a VAD: push frames into a stream, read its events."""
+    stream = vad.stream()
+    inference = 0
+    segments = 0
+
+    async def read() -> None:
+        nonlocal inference, segments
+        async for ev in stream:
+            if ev.type == agents_vad.VADEventType.INFERENCE_DONE:
+                inference += 1
+            elif ev.type == agents_vad.VADEventType.START_OF_SPEECH:
+                audio = ev.frames[0].samples_per_channel / ev.frames[0].sample_rate
+                print(f"  {ev.timestamp:7.3f}s  START_OF_SPEECH  speech_duration="
+                      f"{ev.speech_duration:.3f}s  onset audio {audio:.2f}s")
+            elif ev.type == agents_vad.VADEventType.END_OF_SPEECH:
+                segments += 1
+                audio = ev.frames[0].samples_per_channel / ev.frames[0].sample_rate
+                print(f"  {ev.timestamp:7.3f}s  END_OF_SPEECH    speech_duration="
+                      f"{ev.speech_duration:.3f}s  silence_duration={ev.silence_duration:.3f}s"
+                      f"  utterance audio {audio:.2f}s")
+
+    reader = asyncio.create_task(read())
+    for k, frame in enumerate(frames(pcm, rate)):
+        stream.push_frame(frame)
+        if k % 50 == 0:
+            await asyncio.sleep(0)
+    stream.end_input()
+    await reader
+    await stream.aclose()
+    window_ms = vad.capabilities.update_interval * 1e3
+    print(f"  {inference} INFERENCE_DONE events (one per {window_ms:.0f} ms window), "
+          f"{segments} speech segments")
+    return segments
+
+
+async def run_agent_session(vad: VAD, pcm: np.ndarray, rate: int) -> int:
+    """A real AgentSession with turnengine as its VAD, its audio input replaced by the clip."""
+    from livekit.agents import Agent, AgentSession
+    from livekit.agents.voice import io as lk_io
+
+    class ClipInput(lk_io.AudioInput):
+        def __init__(self) -> None:
+            super().__init__(label="clip")
+            self._frames = iter(frames(pcm, rate))
+            self.done = asyncio.Event()
+
+        async def __anext__(self) -> rtc.AudioFrame:
+            frame = next(self._frames, None)
+            if frame is None:
+                self.done.set()
+                await asyncio.sleep(3600)  # the session closes us
+            await asyncio.sleep(0)
+            assert frame is not None
+            return frame
+
+    session = AgentSession(vad=vad)
+    changes = 0
+
+    @session.on("user_state_changed")
+    def on_user_state(ev) -> None:  # type: ignore[no-untyped-def]
+        nonlocal changes
+        changes += 1
+        print(f"  user_state_changed: {ev.old_state} -> {ev.new_state}")
+
+    source = ClipInput()
+    session.input.audio = source
+    await session.start(agent=Agent(instructions="Listen."), record=False)
+    await asyncio.wait_for(source.done.wait(), 120)
+    await asyncio.sleep(0.2)
+    await session.aclose()
+    return changes
+
+
+def connect() -> None:
+    """How a real worker uses it: load the VAD in prewarm, pass it to AgentSession."""
+    from livekit.agents import Agent, AgentSession, JobContext, JobProcess, WorkerOptions, cli
+
+    def prewarm(proc: JobProcess) -> None:
+        proc.userdata["vad"] = VAD.load()  # same arguments as silero.VAD.load()
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+        session = AgentSession(
+            vad=ctx.proc.userdata["vad"],
+            stt="deepgram/nova-3", llm="openai/gpt-4.1-mini", tts="cartesia/sonic-2")
+        await session.start(agent=Agent(instructions="You are a helpful voice assistant."),
+                            room=ctx.room)
+
+    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, prewarm_fnc=prewarm))
+
+
+def main() -> int:
+    if "--connect" in sys.argv:
+        sys.argv.remove("--connect")  # the rest (dev, start, console, ...) goes to LiveKit
+        connect()
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", nargs="?", type=Path, default=CLIP)
+    args = parser.parse_args()
+    pcm, rate = read_clip(args.file)
+    vad = VAD.load()  # in a worker: in prewarm
+    print(f"VADStream over {args.file.name} ({pcm.shape[0] / rate:.1f} s at {rate} Hz):")
+    segments = asyncio.run(run_vad_stream(vad, pcm, rate))
+    print("AgentSession(vad=turnengine VAD), no room, the clip as audio input:")
+    changes = asyncio.run(run_agent_session(vad, pcm, rate))
+    print(f"{segments} segments from the stream, {changes // 2} from the AgentSession")
+    return 0 if segments and changes == 2 * segments else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
