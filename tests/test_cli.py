@@ -120,3 +120,13 @@ def test_docs_list_every_option_with_its_default():
     text = (Path(__file__).parent.parent / "docs" / "options.md").read_text()
     for spec in TurnEngineOptions.describe():
         assert f"| `{spec['name']}` |" in text and f"`{spec['default']}`" in text
+
+
+def test_bench_json_has_the_issue_fields(capsys):
+    assert main(["bench", "--json", "--seconds", "1", "--streams", "4"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("native", "onnxruntime", "ratio_single_p50", "streams_per_core",
+                "real_time_factor", "rss_per_stream_bytes", "end_to_end"):
+        assert key in result
+    assert result["native"]["single"]["p50"] > 0 and result["end_to_end"]["events"] > 0
+    assert main(["bench", "--streams", "0"]) == 2

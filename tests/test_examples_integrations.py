@@ -46,3 +46,15 @@ def test_pipecat_example(hysteresis: str) -> None:
     assert "9 speech segments" in out
     if hysteresis == "turnengine":  # the native engine's first decision is at 0.928 s
         assert "  0.940s  VADUserStartedSpeakingFrame" in out
+
+
+def test_asyncio_agent_example() -> None:
+    proc = run_example("asyncio_agent.py", "--speed", "50")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "user turn done" in proc.stdout and "interrupted -> pausing TTS" in proc.stdout
+
+
+def test_many_streams_example() -> None:
+    proc = run_example("many_streams.py", "--streams", "50", "--seconds", "4")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "50 streams" in proc.stdout and "batched=True" in proc.stdout

@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory", nargs="?",
                         default=str(Path(__file__).resolve().parents[2] / "shared" / "audio"))
-    parser.add_argument("--vad", default="silero-onnx")
+    parser.add_argument("--vad", default="silero")
     add_option_flags(parser)
     args = parser.parse_args(argv)
     result = evaluate_directory(args.directory, vad=args.vad, options=options_from_args(args))

@@ -23,10 +23,12 @@ from .events import (
 from .metrics import EOUMetrics, UsageCollector, VADMetrics, log_metrics
 from .options import TurnEngineOptions
 from .report import ChatMessage, SessionReport
-from .vad import EnergyVAD, SileroOnnxVAD, VADBackend, load_vad
+from .streams import TurnEngineGroup
+from .vad import EnergyVAD, SileroNativeVAD, SileroOnnxVAD, VADBackend, load_vad
 
 __all__ = [
     "TurnEngine",
+    "TurnEngineGroup",
     "TurnEngineOptions",
     "EngineClosedError",
     "SESSION_EVENTS",
@@ -48,6 +50,7 @@ __all__ = [
     "SessionReport",
     "ChatMessage",
     "VADBackend",
+    "SileroNativeVAD",
     "SileroOnnxVAD",
     "EnergyVAD",
     "load_vad",

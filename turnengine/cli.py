@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print JSON lines instead of a timeline")
     run.add_argument("--turn-detector", default=None, choices=["smart-turn"],
                      help="end-of-turn model (default: none, the fixed delay)")
-    run.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
-                     "silero, energy")
+    run.add_argument("--vad", default="silero",
+                     help="VAD backend: silero (default, native kernel), silero-onnx, energy")
     run.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
                      "packaged one")
     run.add_argument("--chunk-ms", type=float, default=20.0,
@@ -124,12 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
                           "times (see turnengine.scenario)")
     add_option_flags(run)
 
+    bench = sub.add_parser("bench", help="measure latency and throughput on this machine",
+                           description="Native Silero kernel vs onnxruntime on the same model, "
+                                       "in the same run: us per window p50/p99, batched streams, "
+                                       "streams per core, real-time factor, memory per stream, "
+                                       "and end-to-end event latency.")
+    bench.add_argument("--json", action="store_true", help="print one JSON document")
+    bench.add_argument("--streams", type=int, default=64, help="streams in the batched runs")
+    bench.add_argument("--seconds", type=float, default=10.0,
+                       help="seconds of audio per stream in each run")
+    bench.add_argument("--sample-rate", type=int, default=16000, choices=[16000, 8000])
+    bench.add_argument("--no-onnx", action="store_true", help="skip the onnxruntime runs")
+
     ev = sub.add_parser("eval", help="score the engine on a directory of labelled clips",
                         description="Replay every NAME.wav with a NAME.json label file in "
                                     "DIRECTORY and print SPEC 11 metrics per clip and pooled.")
     ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
     ev.add_argument("--json", action="store_true", help="print one JSON document")
-    ev.add_argument("--vad", default="silero-onnx", help="VAD backend")
+    ev.add_argument("--vad", default="silero",
+                    help="VAD backend: silero (default), silero-onnx, energy")
     ev.add_argument("--turn-detector", default=None, choices=["smart-turn"],
                     help="end-of-turn model (default: none, the fixed delay)")
     ev.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
@@ -170,8 +183,8 @@ def _add_mic_parser(sub: Any) -> None:
                           "PortAudio needed; for trying and testing)")
     mic.add_argument("--realtime", action="store_true",
                      help="with --fake-input: deliver the file at real time, as a microphone")
-    mic.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
-                     "silero, energy")
+    mic.add_argument("--vad", default="silero",
+                     help="VAD backend: silero (default, native kernel), silero-onnx, energy")
     mic.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
                      "packaged one")
     add_option_flags(mic)
@@ -194,8 +207,8 @@ def _add_plot_parser(sub: Any) -> None:
     plot.add_argument("--no-labels", action="store_true", help="do not draw labels")
     plot.add_argument("--turn-detector", default=None, choices=["smart-turn"],
                       help="end-of-turn model (default: none, the fixed delay)")
-    plot.add_argument("--vad", default="silero-onnx", help="VAD backend: silero-onnx (default), "
-                      "silero, energy")
+    plot.add_argument("--vad", default="silero",
+                      help="VAD backend: silero (default, native kernel), silero-onnx, energy")
     plot.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
                       "packaged one")
     add_option_flags(plot)
@@ -363,6 +376,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import end_to_end_latency, run_bench
+
+    if args.streams < 1 or not args.seconds > 0:
+        raise CLIError("--streams must be >= 1 and --seconds > 0", EXIT_USAGE)
+    try:
+        result = run_bench(streams=args.streams, seconds=args.seconds,
+                           sample_rate=args.sample_rate, onnx=not args.no_onnx)
+    except (RuntimeError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    result["end_to_end"] = end_to_end_latency()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"# turnengine bench: {result['windows']} windows of {result['window_ms']:.0f} ms at "
+          f"{result['sample_rate_hz']} Hz, {result['streams']} streams, simd={result['simd']}")
+    print(f"{'':44} {'p50 us':>9} {'p99 us':>9}")
+    for name in ("native", "onnxruntime"):
+        part = result.get(name)
+        if not part:
+            continue
+        for kind, label in (("single", "1 stream, per window"),
+                            ("batched", f"{result['streams']} streams, per stream-window")):
+            row = part.get(kind)
+            if row:
+                print(f"{name + ' ' + label:44} {row['p50']:9.1f} {row['p99']:9.1f}")
+    for key, label in (("ratio_single_p50", "onnxruntime / native, 1 stream"),
+                       ("ratio_batched_p50", "onnxruntime / native, batched"),
+                       ("streams_per_core", "real-time streams per core (batched VAD)"),
+                       ("real_time_factor", "real-time factor, 1 stream"),
+                       ("rss_per_stream_bytes", "memory per extra stream (bytes)")):
+        if result.get(key) is not None:
+            value = result[key]
+            print(f"{label:44} {value:.4g}" if isinstance(value, float) else f"{label:44} {value}")
+    e2e = result["end_to_end"]
+    print(f"{'push -> event delivered (whole engine)':44} p50 {e2e['p50_us']:.1f} us, "
+          f"p99 {e2e['p99_us']:.1f} us over {e2e['events']} events")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .eval_runner import evaluate_directory, labelled_clips
     from .evaluation import format_table
@@ -482,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         if args.command == "mic":
             return cmd_mic(args)
         if args.command == "plot":

@@ -125,8 +125,10 @@ class TurnEngine:
         Rate of the pushed audio in Hz: 8000 or 16000 natively; 24000, 32000, 44100 or 48000 are
         resampled to 16000 by the intake kernel.
     vad : str or VADBackend
-        ``"silero-onnx"`` (default; Silero VAD v5 on onnxruntime), ``"silero"`` (alias of the
-        default Silero backend) or ``"energy"``; or a backend object at the model rate.
+        ``"silero"`` (default: Silero VAD v5 in turnengine's own kernel, weights read from the
+        packaged ``silero_vad.onnx``; falls back to onnxruntime with a warning),
+        ``"silero-onnx"`` (the same model on onnxruntime, the reference) or ``"energy"``
+        (model-free); or a backend object at the model rate.
     turn_detector : {None, "smart-turn"}
         End-of-turn model (SPEC 5). None: the fixed ``min_endpointing_delay`` (or the dynamic
         one). ``"smart-turn"``: Pipecat's Smart Turn v3.2 audio model (extra

@@ -69,7 +69,7 @@ def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]
     return pairs
 
 
-def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero-onnx",
+def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero",
                   options: TurnEngineOptions | None = None, turn_detector: str | None = None,
                   eot_model: Any = None, sample_rate: int | None = None) -> ClipScore:
     """Replay one labelled clip and score it (optionally resampled to ``sample_rate``)."""
@@ -84,7 +84,7 @@ def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero-onnx",
                       duration_s=result.audio.duration, clip=audio.stem)
 
 
-def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero-onnx",
+def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero",
                        options: TurnEngineOptions | None = None,
                        turn_detector: str | None = None, sample_rate: int | None = None,
                        on_clip: Callable[[ClipScore], Any] | None = None) -> EvalResult:

@@ -511,7 +511,7 @@ class MicSession:
         Smoothed and raw VAD probability of the newest window.
     """
 
-    def __init__(self, source: InputSource, *, vad: str = "silero-onnx",
+    def __init__(self, source: InputSource, *, vad: str = "silero",
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
                  simulate_agent: bool = False, agent_speech_s: float = 4.0,
                  agent_think_s: float = 0.4, record: bool = False, max_events: int = 8) -> None:

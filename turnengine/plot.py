@@ -415,7 +415,7 @@ def draw_timeline(tl: Timeline, *, width_in: float | None = None) -> tuple[Any, 
 
 def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | None = None,
               scenario: Scenario | None = None, scenario_name: str | None = None,
-              vad: str = "silero-onnx", options: TurnEngineOptions | None = None,
+              vad: str = "silero", options: TurnEngineOptions | None = None,
               model_path: str | None = None, turn_detector: str | None = None,
               labels: str | os.PathLike[str] | None | bool = True) -> PlotResult:
     """Replay an audio file and draw its timeline; write it as PNG when ``out`` is given.

@@ -67,7 +67,7 @@ def replay_file(path: str | os.PathLike[str], **kwargs: Any) -> ReplayResult:
     return replay_audio(read_audio(path), **kwargs)
 
 
-def replay_audio(audio: AudioFile, *, vad: str = "silero-onnx",
+def replay_audio(audio: AudioFile, *, vad: str = "silero",
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
                  scenario: Scenario | None = None, chunk_ms: float = 20.0,
                  tail_s: float | None = None, realtime: bool = False, stt_gate: bool = False,

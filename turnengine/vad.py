@@ -7,7 +7,7 @@ hysteresis kernel on what it writes.  Backends:
 ``silero`` (default)
     The same network run by turnengine's own kernel (``ext/vad_silero.pyx``) on weights read from
     ``silero_vad.onnx`` with the ``onnx`` package at load time; within 1e-4 of onnxruntime per
-    window, about 6x faster, and batched across streams by ``turnengine._kernels.vad_silero``
+    window, about 8x faster, and batched across streams by ``turnengine._kernels.vad_silero``
     (see docs/silero_native.md).  Falls back to ``silero-onnx``, with a warning, when the weights
     cannot be read.
 ``silero-onnx``
@@ -340,7 +340,7 @@ class SileroNativeVAD(VADBackend):
 
     The weights are read once per model file and rate (``read_silero_weights``) and shared by
     every backend built from them; each backend keeps its stream's context and LSTM state in C
-    memory (``turnengine._kernels.vad_silero.SileroKernel``; ~17 KiB per stream at 16 kHz).
+    memory (``turnengine._kernels.vad_silero.SileroKernel``; ~20 KiB per stream at 16 kHz).
 
     Parameters
     ----------

@@ -1,0 +1,1529 @@
+# cython: language_level=3
+"""Native Silero VAD v5 kernel (SPEC 3.1 ``silero``): the network's forward pass in C, no onnxruntime.
+
+The weights are read once from the ``silero_vad.onnx`` an installed package ships (see
+``turnengine.vad.read_silero_weights``) and handed to :class:`SileroModel`, which checks their
+shapes and re-lays them out once for the kernels below.  :class:`SileroKernel` runs one stream;
+:class:`SileroBatch` runs N streams and evaluates the network once per window step for every
+stream that has a full window.  The whole window step runs without the GIL and creates no Python
+object, so two threads with two stream groups use two cores.
+
+Network (one branch of the ONNX graph per rate; 16 kHz numbers, 8 kHz in brackets)::
+
+    x = [context 64 (32) | window 512 (256)]  -> reflection pad 64 (32) on the right
+    STFT: Conv1d(1 -> 258 (130), k=256 (128), stride 128 (64)), a periodic-Hann windowed DFT
+          basis; |X| over 129 (65) bins; 4 frames
+    encoder: 4 x [Conv1d(k=3, pad=1) + ReLU]: 129->128 s1, 128->64 s2, 64->64 s2, 64->128 s1
+    LSTM cell (128 -> 128), state (2, 1, 128) = (h, c) carried across windows
+    decoder: ReLU(h) -> Conv1d(128 -> 1, k=1) -> sigmoid = speech probability
+
+Implementation notes
+--------------------
+* The STFT basis in the file is exactly ``hann(n) * exp(-2 pi i k n / N)`` (checked at load time to
+  1e-6; a model whose basis is not refuses to load), so it runs as a radix-2 real FFT with one
+  SIMD lane per frame (8 lanes: two streams' 4 frames) instead of a 264k multiply-add product.
+* Dense products (the convolutions as im2col products and the LSTM gates) run on weights packed
+  once into 16-row panels (``Wp[panel][k][16]``), with register-blocked micro-kernels (AVX2+FMA
+  when the CPU has them, chosen once at import; portable C otherwise).  Measured on the
+  development machine, OpenBLAS ``sgemm`` re-packs the weight matrix on every call (~90 us for the
+  512 x 256 gate product at 1 to 8 columns) and ``sgemv`` reaches ~14 GMAC/s, so neither meets the
+  single-stream budget; see docs/silero_native.md.
+* Determinism: every output element is ``bias + sum_k w[k] * x[k]`` accumulated in ascending ``k``
+  with one fused multiply-add per term, whatever the tile or the number of streams, and every
+  stream's FFT (a lone stream shares the 8 lanes with itself) and LSTM cell run the same code.
+  So a stream's probabilities are bitwise the same alone, batched with any other streams, or
+  joining a batch late.  Rows whose input is zero padding may be skipped or not (conv1's edge
+  frames, conv2's first frame, when several streams share a call): ``acc + w * 0 == acc``, so
+  this does not change a bit either.
+* Taps that only ever see the convolutions' zero padding (conv3's first tap, conv4's outer taps)
+  are left out of the packed weights.
+"""
+
+from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memcpy, memset
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <stdint.h>
+
+    #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    #define TE_HAVE_AVX2 1
+    #include <immintrin.h>
+    #define TE_TARGET __attribute__((target("avx2,fma")))
+    #else
+    #define TE_HAVE_AVX2 0
+    #endif
+
+    #define TE_MR 16   /* rows per packed weight panel */
+
+    static int te_simd = 0;   /* 1: AVX2+FMA micro-kernels; 0: portable C */
+
+    static int te_cpu_has_avx2(void) {
+    #if TE_HAVE_AVX2
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    #else
+        return 0;
+    #endif
+    }
+
+    /* 64-byte aligned, zeroed allocation; te_free releases it. */
+    static void* te_calloc(size_t nbytes) {
+        unsigned char* raw = (unsigned char*)calloc(nbytes + 64 + sizeof(void*), 1);
+        uintptr_t p;
+        if (raw == NULL) return NULL;
+        p = ((uintptr_t)(raw + sizeof(void*)) + 63) & ~(uintptr_t)63;
+        ((void**)p)[-1] = raw;
+        return (void*)p;
+    }
+    static void te_free(void* p) {
+        if (p != NULL) free(((void**)p)[-1]);
+    }
+
+    /* ---- dense products: y[j][i] = act(b[i] + sum_k W[i][k] x[j][k]), i < M, j < n ----------
+       W is packed in panels of TE_MR rows: Wp[p * K * TE_MR + k * TE_MR + r] = W[p*TE_MR + r][k].
+       Every element accumulates k = 0..K-1 in order from zero with one FMA (AVX2) or one
+       multiply and one add (portable) per term, then adds the bias: the result for a column never
+       depends on which other columns share the call. */
+    static void te_dense_generic(int M, int Kp, int k0, int k1, const float* Wp, const float* b,
+                                 int n, const float* const* x, float* const* y, int relu) {
+        int np = M / TE_MR, j, p, k, r;
+        size_t ps = (size_t)Kp * TE_MR;
+        for (j = 0; j < n; j++) {
+            const float* xj = x[j];
+            for (p = 0; p < np; p++) {
+                const float* w = Wp + p * ps;
+                float acc[TE_MR];
+                for (r = 0; r < TE_MR; r++) acc[r] = 0.0f;
+                for (k = k0; k < k1; k++) {
+                    const float v = xj[k];
+                    const float* wk = w + (size_t)k * TE_MR;
+                    for (r = 0; r < TE_MR; r++) acc[r] += wk[r] * v;
+                }
+                for (r = 0; r < TE_MR; r++) {
+                    float o = acc[r] + b[p * TE_MR + r];
+                    if (relu && o < 0.0f) o = 0.0f;
+                    y[j][p * TE_MR + r] = o;
+                }
+            }
+        }
+    }
+
+    #if TE_HAVE_AVX2
+    /* Register tiles: NP consecutive panels (16 rows each) by NC columns, named accumulators so
+       that they stay in registers.  Every term is one FMA w * x + acc in ascending k. */
+    #define TE_Z _mm256_setzero_ps()
+    #define TE_ACC(a0, a1, wk, v)                                   \\
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wk), v, a0);           \\
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps((wk) + 8), v, a1);
+    TE_TARGET static inline void te_out2(__m256 a0, __m256 a1, float* y, const float* b,
+                                         int relu) {
+        __m256 r0 = _mm256_add_ps(a0, _mm256_loadu_ps(b));
+        __m256 r1 = _mm256_add_ps(a1, _mm256_loadu_ps(b + 8));
+        if (relu) {
+            r0 = _mm256_max_ps(r0, _mm256_setzero_ps());
+            r1 = _mm256_max_ps(r1, _mm256_setzero_ps());
+        }
+        _mm256_storeu_ps(y, r0);
+        _mm256_storeu_ps(y + 8, r1);
+    }
+    #define TE_TILE_ARGS int K, const float* w, size_t ps, int xo, const float* const* x, \\
+                         float* const* y, int r0, const float* b, int relu
+
+    TE_TARGET static void te_tile_1x6(TE_TILE_ARGS) {
+        __m256 a00 = TE_Z, a01 = TE_Z, a10 = TE_Z, a11 = TE_Z, a20 = TE_Z, a21 = TE_Z;
+        __m256 a30 = TE_Z, a31 = TE_Z, a40 = TE_Z, a41 = TE_Z, a50 = TE_Z, a51 = TE_Z;
+        const float *x0 = x[0] + xo, *x1 = x[1] + xo, *x2 = x[2] + xo;
+        const float *x3 = x[3] + xo, *x4 = x[4] + xo, *x5 = x[5] + xo;
+        int k;
+        (void)ps;
+        for (k = 0; k < K; k++) {
+            const float* wk = w + (size_t)k * TE_MR;
+            __m256 v;
+            v = _mm256_broadcast_ss(x0 + k); TE_ACC(a00, a01, wk, v)
+            v = _mm256_broadcast_ss(x1 + k); TE_ACC(a10, a11, wk, v)
+            v = _mm256_broadcast_ss(x2 + k); TE_ACC(a20, a21, wk, v)
+            v = _mm256_broadcast_ss(x3 + k); TE_ACC(a30, a31, wk, v)
+            v = _mm256_broadcast_ss(x4 + k); TE_ACC(a40, a41, wk, v)
+            v = _mm256_broadcast_ss(x5 + k); TE_ACC(a50, a51, wk, v)
+        }
+        te_out2(a00, a01, y[0] + r0, b + r0, relu);
+        te_out2(a10, a11, y[1] + r0, b + r0, relu);
+        te_out2(a20, a21, y[2] + r0, b + r0, relu);
+        te_out2(a30, a31, y[3] + r0, b + r0, relu);
+        te_out2(a40, a41, y[4] + r0, b + r0, relu);
+        te_out2(a50, a51, y[5] + r0, b + r0, relu);
+    }
+    TE_TARGET static void te_tile_1x4(TE_TILE_ARGS) {
+        __m256 a00 = TE_Z, a01 = TE_Z, a10 = TE_Z, a11 = TE_Z;
+        __m256 a20 = TE_Z, a21 = TE_Z, a30 = TE_Z, a31 = TE_Z;
+        const float *x0 = x[0] + xo, *x1 = x[1] + xo, *x2 = x[2] + xo, *x3 = x[3] + xo;
+        int k;
+        (void)ps;
+        for (k = 0; k < K; k++) {
+            const float* wk = w + (size_t)k * TE_MR;
+            __m256 v;
+            v = _mm256_broadcast_ss(x0 + k); TE_ACC(a00, a01, wk, v)
+            v = _mm256_broadcast_ss(x1 + k); TE_ACC(a10, a11, wk, v)
+            v = _mm256_broadcast_ss(x2 + k); TE_ACC(a20, a21, wk, v)
+            v = _mm256_broadcast_ss(x3 + k); TE_ACC(a30, a31, wk, v)
+        }
+        te_out2(a00, a01, y[0] + r0, b + r0, relu);
+        te_out2(a10, a11, y[1] + r0, b + r0, relu);
+        te_out2(a20, a21, y[2] + r0, b + r0, relu);
+        te_out2(a30, a31, y[3] + r0, b + r0, relu);
+    }
+    TE_TARGET static void te_tile_2x2(TE_TILE_ARGS) {
+        __m256 a00 = TE_Z, a01 = TE_Z, a10 = TE_Z, a11 = TE_Z;   /* panel 0, columns 0 and 1 */
+        __m256 c00 = TE_Z, c01 = TE_Z, c10 = TE_Z, c11 = TE_Z;   /* panel 1 */
+        const float *x0 = x[0] + xo, *x1 = x[1] + xo;
+        int k;
+        for (k = 0; k < K; k++) {
+            const float* wk = w + (size_t)k * TE_MR;
+            const float* wq = wk + ps;
+            __m256 v;
+            v = _mm256_broadcast_ss(x0 + k); TE_ACC(a00, a01, wk, v) TE_ACC(c00, c01, wq, v)
+            v = _mm256_broadcast_ss(x1 + k); TE_ACC(a10, a11, wk, v) TE_ACC(c10, c11, wq, v)
+        }
+        te_out2(a00, a01, y[0] + r0, b + r0, relu);
+        te_out2(a10, a11, y[1] + r0, b + r0, relu);
+        te_out2(c00, c01, y[0] + r0 + TE_MR, b + r0 + TE_MR, relu);
+        te_out2(c10, c11, y[1] + r0 + TE_MR, b + r0 + TE_MR, relu);
+    }
+    TE_TARGET static void te_tile_4x1(TE_TILE_ARGS) {
+        __m256 a00 = TE_Z, a01 = TE_Z, a10 = TE_Z, a11 = TE_Z;   /* panels 0..3, one column */
+        __m256 a20 = TE_Z, a21 = TE_Z, a30 = TE_Z, a31 = TE_Z;
+        const float* x0 = x[0] + xo;
+        int k;
+        for (k = 0; k < K; k++) {
+            const float* wk = w + (size_t)k * TE_MR;
+            const __m256 v = _mm256_broadcast_ss(x0 + k);
+            TE_ACC(a00, a01, wk, v)
+            TE_ACC(a10, a11, wk + ps, v)
+            TE_ACC(a20, a21, wk + 2 * ps, v)
+            TE_ACC(a30, a31, wk + 3 * ps, v)
+        }
+        te_out2(a00, a01, y[0] + r0, b + r0, relu);
+        te_out2(a10, a11, y[0] + r0 + TE_MR, b + r0 + TE_MR, relu);
+        te_out2(a20, a21, y[0] + r0 + 2 * TE_MR, b + r0 + 2 * TE_MR, relu);
+        te_out2(a30, a31, y[0] + r0 + 3 * TE_MR, b + r0 + 3 * TE_MR, relu);
+    }
+    TE_TARGET static void te_tile_1x1(TE_TILE_ARGS) {
+        __m256 a00 = TE_Z, a01 = TE_Z;
+        const float* x0 = x[0] + xo;
+        int k;
+        (void)ps;
+        for (k = 0; k < K; k++) {
+            const float* wk = w + (size_t)k * TE_MR;
+            const __m256 v = _mm256_broadcast_ss(x0 + k);
+            TE_ACC(a00, a01, wk, v)
+        }
+        te_out2(a00, a01, y[0] + r0, b + r0, relu);
+    }
+
+    TE_TARGET static void te_dense_avx2(int M, int Kp, int k0, int k1, const float* Wp,
+                                        const float* b, int n, const float* const* x,
+                                        float* const* y, int relu) {
+        const int np = M / TE_MR, K = k1 - k0;
+        const size_t ps = (size_t)Kp * TE_MR;
+        const float* W0 = Wp + (size_t)k0 * TE_MR;
+        const int n6 = n - n % 6;
+        int p, j, r;
+        for (p = 0; p < np; p++)
+            for (j = 0; j < n6; j += 6)
+                te_tile_1x6(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+        j = n6;
+        r = n - n6;
+        if (r >= 4) {
+            for (p = 0; p < np; p++)
+                te_tile_1x4(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+            j += 4;
+            r -= 4;
+        }
+        if (r >= 2) {
+            for (p = 0; p + 2 <= np; p += 2)
+                te_tile_2x2(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+            for (; p < np; p++) {
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j + 1, y + j + 1, p * TE_MR, b, relu);
+            }
+            j += 2;
+            r -= 2;
+        }
+        if (r == 1) {
+            for (p = 0; p + 4 <= np; p += 4)
+                te_tile_4x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+            for (; p < np; p++)
+                te_tile_1x1(K, W0 + p * ps, ps, k0, x + j, y + j, p * TE_MR, b, relu);
+        }
+    }
+
+    /* exp on 8 lanes: Cephes expf (range reduction by ln 2, degree-5 polynomial), ~1 ulp. */
+    TE_TARGET static inline __m256 te_exp256(__m256 x) {
+        const __m256 one = _mm256_set1_ps(1.0f);
+        __m256 fx, y, z;
+        __m256i e;
+        x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+        x = _mm256_max_ps(x, _mm256_set1_ps(-88.3762626647949f));
+        fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
+        fx = _mm256_floor_ps(fx);
+        x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+        x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+        z = _mm256_mul_ps(x, x);
+        y = _mm256_set1_ps(1.9875691500E-4f);
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+        y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+        y = _mm256_fmadd_ps(y, z, x);
+        y = _mm256_add_ps(y, one);
+        e = _mm256_cvttps_epi32(fx);
+        e = _mm256_add_epi32(e, _mm256_set1_epi32(127));
+        e = _mm256_slli_epi32(e, 23);
+        return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    }
+    TE_TARGET static inline __m256 te_sigmoid256(__m256 x) {
+        const __m256 one = _mm256_set1_ps(1.0f);
+        const __m256 ex = te_exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        return _mm256_div_ps(one, _mm256_add_ps(one, ex));
+    }
+    TE_TARGET static inline __m256 te_tanh256(__m256 x) {
+        /* tanh(x) = 1 - 2 / (1 + exp(2x)) */
+        const __m256 one = _mm256_set1_ps(1.0f);
+        const __m256 ex = te_exp256(_mm256_add_ps(x, x));
+        return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, ex)));
+    }
+    /* LSTM cell (PyTorch gate order i, f, g, o), H a multiple of 8. */
+    TE_TARGET static void te_lstm_cell_avx2(const float* g, float* c, float* h, int H) {
+        int i;
+        for (i = 0; i < H; i += 8) {
+            const __m256 ig = te_sigmoid256(_mm256_loadu_ps(g + i));
+            const __m256 fg = te_sigmoid256(_mm256_loadu_ps(g + H + i));
+            const __m256 gg = te_tanh256(_mm256_loadu_ps(g + 2 * H + i));
+            const __m256 og = te_sigmoid256(_mm256_loadu_ps(g + 3 * H + i));
+            const __m256 cn = _mm256_add_ps(_mm256_mul_ps(fg, _mm256_loadu_ps(c + i)),
+                                            _mm256_mul_ps(ig, gg));
+            _mm256_storeu_ps(c + i, cn);
+            _mm256_storeu_ps(h + i, _mm256_mul_ps(og, te_tanh256(cn)));
+        }
+    }
+    /* sum_i w[i] * relu(h[i]), H a multiple of 8; lanes summed in a fixed order. */
+    TE_TARGET static float te_relu_dot_avx2(const float* h, const float* w, int H) {
+        __m256 acc = _mm256_setzero_ps();
+        float lanes[8], s;
+        int i;
+        for (i = 0; i < H; i += 8)
+            acc = _mm256_fmadd_ps(_mm256_max_ps(_mm256_loadu_ps(h + i), _mm256_setzero_ps()),
+                                  _mm256_loadu_ps(w + i), acc);
+        _mm256_storeu_ps(lanes, acc);
+        s = lanes[0];
+        for (i = 1; i < 8; i++) s += lanes[i];
+        return s;
+    }
+    #endif  /* TE_HAVE_AVX2 */
+
+    static float te_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+    static void te_lstm_cell_generic(const float* g, float* c, float* h, int H) {
+        int i;
+        for (i = 0; i < H; i++) {
+            const float ig = te_sigmoidf(g[i]);
+            const float fg = te_sigmoidf(g[H + i]);
+            const float gg = tanhf(g[2 * H + i]);
+            const float og = te_sigmoidf(g[3 * H + i]);
+            const float cn = fg * c[i] + ig * gg;
+            c[i] = cn;
+            h[i] = og * tanhf(cn);
+        }
+    }
+    static float te_relu_dot_generic(const float* h, const float* w, int H) {
+        float s = 0.0f;
+        int i;
+        for (i = 0; i < H; i++) s += (h[i] > 0.0f ? h[i] : 0.0f) * w[i];
+        return s;
+    }
+
+    /* Rows k0..k1-1 of the products (Kp = the panels' depth).  Leaving out rows whose inputs
+       are zero padding gives bitwise the same result: acc + w * 0 == acc. */
+    static void te_dense(int M, int Kp, int k0, int k1, const float* Wp, const float* b, int n,
+                         const float* const* x, float* const* y, int relu) {
+    #if TE_HAVE_AVX2
+        if (te_simd) { te_dense_avx2(M, Kp, k0, k1, Wp, b, n, x, y, relu); return; }
+    #endif
+        te_dense_generic(M, Kp, k0, k1, Wp, b, n, x, y, relu);
+    }
+    static void te_lstm_cell(const float* g, float* c, float* h, int H) {
+    #if TE_HAVE_AVX2
+        if (te_simd) { te_lstm_cell_avx2(g, c, h, H); return; }
+    #endif
+        te_lstm_cell_generic(g, c, h, H);
+    }
+    static float te_relu_dot(const float* h, const float* w, int H) {
+    #if TE_HAVE_AVX2
+        if (te_simd) return te_relu_dot_avx2(h, w, H);
+    #endif
+        return te_relu_dot_generic(h, w, H);
+    }
+
+    /* ---- STFT magnitude of 4 frames at once (one lane per frame) ------------------------------
+       Real FFT of nfft = 2m points through an m-point complex radix-2 FFT of
+       z[n] = x[2n] + i x[2n+1], windowed by win.  out[t * nbins + k] = |X_t[k]|, k = 0..m. */
+    typedef struct {
+        int nfft, m, hop, nbins;
+        float* win;              /* nfft: periodic Hann, as in the model's basis */
+        int* rev;                /* m: bit-reversal permutation */
+        float* twr; float* twi;  /* m/2: exp(-2 pi i j / m) */
+        float* pwr; float* pwi;  /* m+1: exp(-2 pi i k / nfft) */
+    } te_fft_t;
+
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef float te_v4 __attribute__((vector_size(16)));   /* one lane per frame */
+    #define TE_V4(x) ((te_v4){(x), (x), (x), (x)})
+    static inline te_v4 te_sqrt4(te_v4 x) {   /* IEEE sqrt per lane: the same as sqrtf */
+    #if TE_HAVE_AVX2
+        return (te_v4)_mm_sqrt_ps((__m128)x);
+    #else
+        te_v4 r;
+        int t;
+        for (t = 0; t < 4; t++) r[t] = sqrtf(x[t]);
+        return r;
+    #endif
+    }
+    static void te_stft_mag(const te_fft_t* f, const float* P, float* out, float* work) {
+        const int m = f->m, hop = f->hop, nb = f->nbins;
+        te_v4* re = (te_v4*)work;          /* work: 8 * m floats, 64-byte aligned */
+        te_v4* im = re + m;
+        int i, j, t, k, len, half, tstep;
+        /* Transpose the 4 frames (lane t = frame t), window, and scatter z[n] = x[2n] + i x[2n+1]
+           to its bit-reversed position (bit reversal is its own inverse). */
+        for (i = 0; i < 2 * m; i += 4) {
+            te_v4 c[4];
+    #if TE_HAVE_AVX2
+            __m128 r0 = _mm_loadu_ps(P + i), r1 = _mm_loadu_ps(P + hop + i);
+            __m128 r2 = _mm_loadu_ps(P + 2 * hop + i), r3 = _mm_loadu_ps(P + 3 * hop + i);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            c[0] = (te_v4)r0;
+            c[1] = (te_v4)r1;
+            c[2] = (te_v4)r2;
+            c[3] = (te_v4)r3;
+    #else
+            for (t = 0; t < 4; t++)
+                for (j = 0; j < 4; j++) c[t][j] = P[j * hop + i + t];
+    #endif
+            re[f->rev[i >> 1]] = c[0] * TE_V4(f->win[i]);
+            im[f->rev[i >> 1]] = c[1] * TE_V4(f->win[i + 1]);
+            re[f->rev[(i >> 1) + 1]] = c[2] * TE_V4(f->win[i + 2]);
+            im[f->rev[(i >> 1) + 1]] = c[3] * TE_V4(f->win[i + 3]);
+        }
+        /* stages of length 2 and 4: twiddles 1 and -i, no multiplications */
+        for (i = 0; i < m; i += 4) {
+            const te_v4 r0 = re[i] + re[i + 1], i0 = im[i] + im[i + 1];
+            const te_v4 r1 = re[i] - re[i + 1], i1 = im[i] - im[i + 1];
+            const te_v4 r2 = re[i + 2] + re[i + 3], i2 = im[i + 2] + im[i + 3];
+            const te_v4 r3 = re[i + 2] - re[i + 3], i3 = im[i + 2] - im[i + 3];
+            re[i] = r0 + r2;
+            im[i] = i0 + i2;
+            re[i + 2] = r0 - r2;
+            im[i + 2] = i0 - i2;
+            /* (r3 + i i3) * (-i) = i3 - i r3 */
+            re[i + 1] = r1 + i3;
+            im[i + 1] = i1 - r3;
+            re[i + 3] = r1 - i3;
+            im[i + 3] = i1 + r3;
+        }
+        for (len = 8, tstep = m / 8; len <= m; len <<= 1, tstep >>= 1) {
+            half = len >> 1;
+            for (i = 0; i < m; i += len) {        /* j = 0: twiddle 1 */
+                const te_v4 ar = re[i], ai = im[i], br = re[i + half], bi = im[i + half];
+                re[i] = ar + br;
+                im[i] = ai + bi;
+                re[i + half] = ar - br;
+                im[i + half] = ai - bi;
+            }
+            for (j = 1; j < half; j++) {
+                const te_v4 wr = TE_V4(f->twr[j * tstep]), wi = TE_V4(f->twi[j * tstep]);
+                for (i = j; i < m; i += len) {
+                    const te_v4 br = re[i + half], bi = im[i + half];
+                    const te_v4 tr = br * wr - bi * wi;
+                    const te_v4 ti = br * wi + bi * wr;
+                    const te_v4 ar = re[i], ai = im[i];
+                    re[i + half] = ar - tr;
+                    im[i + half] = ai - ti;
+                    re[i] = ar + tr;
+                    im[i] = ai + ti;
+                }
+            }
+        }
+        {
+            const te_v4 h = TE_V4(0.5f);
+            const te_v4 x0 = re[0] + im[0], xm = re[0] - im[0];
+            te_v4 mag[4];
+            /* bins 0 and m are real; bins are stored 4 at a time (k = 0..3, ..., m-4..m-1) */
+            for (t = 0; t < 4; t++) {
+                mag[0][t] = fabsf(x0[t]);
+                out[t * nb + m] = fabsf(xm[t]);
+            }
+            for (k = 1; k < m; k++) {
+                const te_v4 wr = TE_V4(f->pwr[k]), wi = TE_V4(f->pwi[k]);
+                const te_v4 zr = re[k], zi = im[k], cr = re[m - k], ci = -im[m - k];
+                const te_v4 er = h * (zr + cr), ei = h * (zi + ci);
+                const te_v4 orr = h * (zi - ci), oi = -h * (zr - cr);
+                const te_v4 xr = er + (orr * wr - oi * wi);
+                const te_v4 xi = ei + (orr * wi + oi * wr);
+                mag[k & 3] = te_sqrt4(xr * xr + xi * xi);
+                if ((k & 3) == 3) {          /* k-3..k: transpose 4 x 4 and store per frame */
+    #if TE_HAVE_AVX2
+                    __m128 c0 = (__m128)mag[0], c1 = (__m128)mag[1];
+                    __m128 c2 = (__m128)mag[2], c3 = (__m128)mag[3];
+                    _MM_TRANSPOSE4_PS(c0, c1, c2, c3);
+                    _mm_storeu_ps(out + k - 3, c0);
+                    _mm_storeu_ps(out + nb + k - 3, c1);
+                    _mm_storeu_ps(out + 2 * nb + k - 3, c2);
+                    _mm_storeu_ps(out + 3 * nb + k - 3, c3);
+    #else
+                    for (t = 0; t < 4; t++) {
+                        out[t * nb + k - 3] = mag[0][t];
+                        out[t * nb + k - 2] = mag[1][t];
+                        out[t * nb + k - 1] = mag[2][t];
+                        out[t * nb + k] = mag[3][t];
+                    }
+    #endif
+                }
+            }
+        }
+    }
+    #else
+    static void te_stft_mag(const te_fft_t* f, const float* P, float* out, float* work) {
+        const int m = f->m, hop = f->hop, nb = f->nbins;
+        float* re = work;
+        float* im = work + 4 * m;
+        int i, j, t, k, len, half, tstep;
+        for (i = 0; i < m; i++) {
+            const int s2 = 2 * f->rev[i];
+            const float w0 = f->win[s2], w1 = f->win[s2 + 1];
+            for (t = 0; t < 4; t++) {
+                re[4 * i + t] = P[t * hop + s2] * w0;
+                im[4 * i + t] = P[t * hop + s2 + 1] * w1;
+            }
+        }
+        for (len = 2, tstep = m / 2; len <= m; len <<= 1, tstep >>= 1) {
+            half = len >> 1;
+            for (i = 0; i < m; i += len) {
+                for (j = 0; j < half; j++) {
+                    const float wr = f->twr[j * tstep], wi = f->twi[j * tstep];
+                    float* ra = re + 4 * (i + j);
+                    float* ia = im + 4 * (i + j);
+                    float* rb = re + 4 * (i + j + half);
+                    float* ib = im + 4 * (i + j + half);
+                    for (t = 0; t < 4; t++) {
+                        const float br = rb[t], bi = ib[t];
+                        const float tr = br * wr - bi * wi;
+                        const float ti = br * wi + bi * wr;
+                        const float ar = ra[t], ai = ia[t];
+                        rb[t] = ar - tr;
+                        ib[t] = ai - ti;
+                        ra[t] = ar + tr;
+                        ia[t] = ai + ti;
+                    }
+                }
+            }
+        }
+        for (t = 0; t < 4; t++) {
+            out[t * nb] = fabsf(re[t] + im[t]);
+            out[t * nb + m] = fabsf(re[t] - im[t]);
+        }
+        for (k = 1; k < m; k++) {
+            const float wr = f->pwr[k], wi = f->pwi[k];
+            for (t = 0; t < 4; t++) {
+                const float zr = re[4 * k + t], zi = im[4 * k + t];
+                const float cr = re[4 * (m - k) + t], ci = -im[4 * (m - k) + t];
+                const float er = 0.5f * (zr + cr), ei = 0.5f * (zi + ci);
+                const float orr = 0.5f * (zi - ci), oi = -0.5f * (zr - cr);
+                const float xr = er + (orr * wr - oi * wi);
+                const float xi = ei + (orr * wi + oi * wr);
+                out[t * nb + k] = sqrtf(xr * xr + xi * xi);
+            }
+        }
+    }
+    #endif
+
+    #if TE_HAVE_AVX2
+    /* The same STFT for two streams at once, 8 lanes = (stream a frames 0..3, stream b frames
+       0..3), with AVX and no FMA: the same IEEE operations per lane as every other call of this
+       function, so a stream's result does not depend on its partner (a lone stream is paired
+       with itself).  work: 16 * m floats. */
+    typedef float te_v8 __attribute__((vector_size(32)));
+    #define TE_V8(x) ((te_v8){(x), (x), (x), (x), (x), (x), (x), (x)})
+    __attribute__((target("avx")))
+    static void te_stft_mag2(const te_fft_t* f, const float* Pa, const float* Pb, float* outa,
+                             float* outb, float* work) {
+        const int m = f->m, hop = f->hop, nb = f->nbins;
+        te_v8* re = (te_v8*)work;
+        te_v8* im = re + m;
+        int i, j, t, k, len, half, tstep;
+        for (i = 0; i < 2 * m; i += 4) {
+            __m128 a0 = _mm_loadu_ps(Pa + i), a1 = _mm_loadu_ps(Pa + hop + i);
+            __m128 a2 = _mm_loadu_ps(Pa + 2 * hop + i), a3 = _mm_loadu_ps(Pa + 3 * hop + i);
+            __m128 b0 = _mm_loadu_ps(Pb + i), b1 = _mm_loadu_ps(Pb + hop + i);
+            __m128 b2 = _mm_loadu_ps(Pb + 2 * hop + i), b3 = _mm_loadu_ps(Pb + 3 * hop + i);
+            _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+            _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+            re[f->rev[i >> 1]] = (te_v8)_mm256_set_m128(b0, a0) * TE_V8(f->win[i]);
+            im[f->rev[i >> 1]] = (te_v8)_mm256_set_m128(b1, a1) * TE_V8(f->win[i + 1]);
+            re[f->rev[(i >> 1) + 1]] = (te_v8)_mm256_set_m128(b2, a2) * TE_V8(f->win[i + 2]);
+            im[f->rev[(i >> 1) + 1]] = (te_v8)_mm256_set_m128(b3, a3) * TE_V8(f->win[i + 3]);
+        }
+        for (i = 0; i < m; i += 4) {
+            const te_v8 r0 = re[i] + re[i + 1], i0 = im[i] + im[i + 1];
+            const te_v8 r1 = re[i] - re[i + 1], i1 = im[i] - im[i + 1];
+            const te_v8 r2 = re[i + 2] + re[i + 3], i2 = im[i + 2] + im[i + 3];
+            const te_v8 r3 = re[i + 2] - re[i + 3], i3 = im[i + 2] - im[i + 3];
+            re[i] = r0 + r2;
+            im[i] = i0 + i2;
+            re[i + 2] = r0 - r2;
+            im[i + 2] = i0 - i2;
+            re[i + 1] = r1 + i3;
+            im[i + 1] = i1 - r3;
+            re[i + 3] = r1 - i3;
+            im[i + 3] = i1 + r3;
+        }
+        for (len = 8, tstep = m / 8; len <= m; len <<= 1, tstep >>= 1) {
+            half = len >> 1;
+            for (i = 0; i < m; i += len) {
+                const te_v8 ar = re[i], ai = im[i], br = re[i + half], bi = im[i + half];
+                re[i] = ar + br;
+                im[i] = ai + bi;
+                re[i + half] = ar - br;
+                im[i + half] = ai - bi;
+            }
+            for (j = 1; j < half; j++) {
+                const te_v8 wr = TE_V8(f->twr[j * tstep]), wi = TE_V8(f->twi[j * tstep]);
+                for (i = j; i < m; i += len) {
+                    const te_v8 br = re[i + half], bi = im[i + half];
+                    const te_v8 tr = br * wr - bi * wi;
+                    const te_v8 ti = br * wi + bi * wr;
+                    const te_v8 ar = re[i], ai = im[i];
+                    re[i + half] = ar - tr;
+                    im[i + half] = ai - ti;
+                    re[i] = ar + tr;
+                    im[i] = ai + ti;
+                }
+            }
+        }
+        {
+            const te_v8 h = TE_V8(0.5f);
+            const te_v8 x0 = re[0] + im[0], xm = re[0] - im[0];
+            te_v8 mag[4];
+            for (t = 0; t < 4; t++) {
+                mag[0][t] = fabsf(x0[t]);
+                mag[0][t + 4] = fabsf(x0[t + 4]);
+                outa[t * nb + m] = fabsf(xm[t]);
+                outb[t * nb + m] = fabsf(xm[t + 4]);
+            }
+            for (k = 1; k < m; k++) {
+                const te_v8 wr = TE_V8(f->pwr[k]), wi = TE_V8(f->pwi[k]);
+                const te_v8 zr = re[k], zi = im[k], cr = re[m - k], ci = -im[m - k];
+                const te_v8 er = h * (zr + cr), ei = h * (zi + ci);
+                const te_v8 orr = h * (zi - ci), oi = -h * (zr - cr);
+                const te_v8 xr = er + (orr * wr - oi * wi);
+                const te_v8 xi = ei + (orr * wi + oi * wr);
+                mag[k & 3] = (te_v8)_mm256_sqrt_ps((__m256)(xr * xr + xi * xi));
+                if ((k & 3) == 3) {
+                    __m128 c0 = _mm256_castps256_ps128((__m256)mag[0]);
+                    __m128 c1 = _mm256_castps256_ps128((__m256)mag[1]);
+                    __m128 c2 = _mm256_castps256_ps128((__m256)mag[2]);
+                    __m128 c3 = _mm256_castps256_ps128((__m256)mag[3]);
+                    __m128 d0 = _mm256_extractf128_ps((__m256)mag[0], 1);
+                    __m128 d1 = _mm256_extractf128_ps((__m256)mag[1], 1);
+                    __m128 d2 = _mm256_extractf128_ps((__m256)mag[2], 1);
+                    __m128 d3 = _mm256_extractf128_ps((__m256)mag[3], 1);
+                    _MM_TRANSPOSE4_PS(c0, c1, c2, c3);
+                    _MM_TRANSPOSE4_PS(d0, d1, d2, d3);
+                    _mm_storeu_ps(outa + k - 3, c0);
+                    _mm_storeu_ps(outa + nb + k - 3, c1);
+                    _mm_storeu_ps(outa + 2 * nb + k - 3, c2);
+                    _mm_storeu_ps(outa + 3 * nb + k - 3, c3);
+                    _mm_storeu_ps(outb + k - 3, d0);
+                    _mm_storeu_ps(outb + nb + k - 3, d1);
+                    _mm_storeu_ps(outb + 2 * nb + k - 3, d2);
+                    _mm_storeu_ps(outb + 3 * nb + k - 3, d3);
+                }
+            }
+        }
+    }
+    #endif
+
+    /* STFT magnitudes of two streams (a may equal b). */
+    static void te_stft_pair(const te_fft_t* f, const float* Pa, const float* Pb, float* outa,
+                             float* outb, float* work) {
+    #if TE_HAVE_AVX2
+        if (te_simd) { te_stft_mag2(f, Pa, Pb, outa, outb, work); return; }
+    #endif
+        te_stft_mag(f, Pa, outa, work);
+        if (Pb != Pa) te_stft_mag(f, Pb, outb, work);
+    }
+
+    static int te_all_finite(const float* x, int64_t n) {
+        int64_t i;
+        for (i = 0; i < n; i++)
+            if (!isfinite(x[i])) return 0;
+        return 1;
+    }
+    """
+    int te_simd
+    int te_cpu_has_avx2() noexcept nogil
+    void* te_calloc(size_t nbytes) noexcept nogil
+    void te_free(void* p) noexcept nogil
+    void te_dense(int M, int Kp, int k0, int k1, const float* Wp, const float* b, int n,
+                  const float* const* x, float* const* y, int relu) noexcept nogil
+    void te_lstm_cell(const float* g, float* c, float* h, int H) noexcept nogil
+    float te_relu_dot(const float* h, const float* w, int H) noexcept nogil
+    float te_sigmoidf(float x) noexcept nogil
+    ctypedef struct te_fft_t:
+        int nfft
+        int m
+        int hop
+        int nbins
+        float* win
+        int* rev
+        float* twr
+        float* twi
+        float* pwr
+        float* pwi
+    void te_stft_pair(const te_fft_t* f, const float* Pa, const float* Pb, float* outa,
+                      float* outb, float* work) noexcept nogil
+    int te_all_finite(const float* x, int64_t n) noexcept nogil
+
+
+# Layer sizes (both rates) and the layout of a stream's state:
+# [context (room for 64) | x = conv4 output | h | c]; x and h adjacent = the LSTM input column.
+cdef enum:
+    H = 128             # LSTM hidden size; conv1 and conv4 channels
+    C2 = 64             # conv2 and conv3 channels
+    CTX_SLOT = 64       # context: 64 samples at 16 kHz, 32 at 8 kHz
+    ST_CTX = 0
+    ST_X = 64
+    ST_H = 64 + 128
+    ST_C = 64 + 256
+    STATE_FLOATS = 64 + 384
+
+te_simd = te_cpu_has_avx2()
+
+
+def simd_level():
+    """str: the dense/LSTM code path in use: ``"avx2"`` (AVX2 + FMA) or ``"generic"`` (C)."""
+    return "avx2" if te_simd else "generic"
+
+
+def _set_simd(bint enabled):
+    """Choose the code path (tests only): AVX2 only when the CPU has it.  Returns the level.
+
+    Kernels must not be running in other threads while this is called; probabilities from
+    different paths agree to ~1e-6, not bitwise.
+    """
+    global te_simd
+    te_simd = 1 if (enabled and te_cpu_has_avx2()) else 0
+    return simd_level()
+
+
+def weight_shapes(int sample_rate_hz):
+    """Shapes of the Silero v5 tensors for one rate, keyed by their PyTorch names.
+
+    Parameters
+    ----------
+    sample_rate_hz : {16000, 8000}
+
+    Returns
+    -------
+    dict of str to tuple of int
+
+    Raises
+    ------
+    ValueError
+        If the rate is not 8000 or 16000.
+    """
+    if sample_rate_hz not in (8000, 16000):
+        raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
+    nfft = 256 if sample_rate_hz == 16000 else 128
+    nb = nfft // 2 + 1
+    return {
+        "stft.forward_basis_buffer": (2 * nb, 1, nfft),
+        "encoder.0.reparam_conv.weight": (H, nb, 3),
+        "encoder.0.reparam_conv.bias": (H,),
+        "encoder.1.reparam_conv.weight": (C2, H, 3),
+        "encoder.1.reparam_conv.bias": (C2,),
+        "encoder.2.reparam_conv.weight": (C2, C2, 3),
+        "encoder.2.reparam_conv.bias": (C2,),
+        "encoder.3.reparam_conv.weight": (H, C2, 3),
+        "encoder.3.reparam_conv.bias": (H,),
+        "decoder.rnn.weight_ih": (4 * H, H),
+        "decoder.rnn.weight_hh": (4 * H, H),
+        "decoder.rnn.bias_ih": (4 * H,),
+        "decoder.rnn.bias_hh": (4 * H,),
+        "decoder.decoder.2.weight": (1, H, 1),
+        "decoder.decoder.2.bias": (1,),
+    }
+
+
+def _checked_weights(int sample_rate_hz, weights):
+    shapes = weight_shapes(sample_rate_hz)
+    out = {}
+    for name, shape in shapes.items():
+        if name not in weights:
+            raise ValueError(f"missing Silero weight {name!r} for {sample_rate_hz} Hz")
+        a = np.asarray(weights[name])
+        if a.shape != shape:
+            raise ValueError(f"expected Silero weight {name!r} of shape {shape}, got {a.shape}")
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise ValueError(f"Silero weight {name!r} contains NaN or inf")
+        out[name] = a
+    basis = out["stft.forward_basis_buffer"][:, 0, :].astype(np.float64)
+    nfft = basis.shape[1]
+    nb = nfft // 2 + 1
+    win = basis[0]
+    n = np.arange(nfft)
+    k = np.arange(nb)[:, None]
+    dft_re = win * np.cos(2.0 * np.pi * k * n / nfft)
+    dft_im = -win * np.sin(2.0 * np.pi * k * n / nfft)
+    err = max(np.abs(basis[:nb] - dft_re).max(), np.abs(basis[nb:] - dft_im).max())
+    hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / nfft)
+    if err > 1e-6 or np.abs(win - hann).max() > 1e-6:
+        raise ValueError("the model's STFT basis is not a periodic-Hann windowed DFT (max error "
+                         f"{err:.2e}); this kernel only runs Silero v5-style front ends")
+    return out
+
+
+def _pack(w):
+    """(M, K) float32 -> panels of 16 rows, flat ``[panel][k][16]``."""
+    m, k = w.shape
+    return np.ascontiguousarray(w.reshape(m // 16, 16, k).transpose(0, 2, 1)).ravel()
+
+
+cdef struct ModelC:
+    int sample_rate_hz
+    int window          # samples per window
+    int context         # context samples carried from the previous window
+    int padded          # context + window + reflection pad
+    te_fft_t fft
+    int k1              # conv1 im2col depth = 3 * nbins
+    float* w1
+    float* b1
+    float* w2
+    float* b2
+    float* w3
+    float* b3
+    float* w4
+    float* b4
+    float* wl
+    float* bl
+    float* wd
+    float bd
+    # per-slot scratch layout (floats)
+    int o_f             # STFT magnitudes: [0 | m0 m1 m2 m3 | 0], nbins each
+    int o_g             # conv1 output: [0 | o0 o1 o2 o3], 128 each
+    int o_h             # conv2 output: [p0 p1], 64 each
+    int o_q             # conv3 output: 64
+    int o_gates         # LSTM gates: 512
+    int o_work          # FFT work: 16 * m
+    int slot_floats
+
+
+cdef float* _copy_c(arr) except NULL:
+    cdef const float[::1] v = np.ascontiguousarray(arr, dtype=np.float32).ravel()
+    cdef float* p = <float*>te_calloc(<size_t>max(v.shape[0], 1) * sizeof(float))
+    if p == NULL:
+        raise MemoryError()
+    if v.shape[0]:
+        memcpy(p, &v[0], v.shape[0] * sizeof(float))
+    return p
+
+
+cdef inline int _round16(int n) noexcept nogil:
+    return (n + 15) & ~15
+
+
+cdef class SileroModel:
+    """Silero VAD v5 weights for one rate, validated and laid out once for the kernels.
+
+    Immutable after construction; any number of :class:`SileroKernel` / :class:`SileroBatch`
+    objects, in any threads, may share one model.
+
+    Parameters
+    ----------
+    sample_rate_hz : {16000, 8000}
+        Which branch of the network the weights belong to.
+    weights : mapping of str to numpy.ndarray
+        The tensors of :func:`weight_shapes` (PyTorch names, float32), as
+        ``turnengine.vad.read_silero_weights`` returns them.
+
+    Raises
+    ------
+    ValueError
+        Unsupported rate, a missing tensor, a wrong shape, NaN/inf weights, or an STFT basis that
+        is not a periodic-Hann windowed DFT.
+    """
+
+    cdef ModelC m
+    cdef readonly int sample_rate_hz
+    cdef readonly int window_size
+    cdef readonly int context_size
+
+    def __cinit__(self):
+        memset(&self.m, 0, sizeof(ModelC))
+
+    def __init__(self, int sample_rate_hz, weights):
+        cdef int nfft, mm, nb, i, r, j
+        cdef int bits = 0
+        if self.m.fft.win != NULL:
+            raise RuntimeError("a SileroModel is immutable; build a new one")
+        w = _checked_weights(sample_rate_hz, weights)
+        nfft = 256 if sample_rate_hz == 16000 else 128
+        mm = nfft // 2
+        nb = mm + 1
+        self.sample_rate_hz = sample_rate_hz
+        self.window_size = 512 if sample_rate_hz == 16000 else 256
+        self.context_size = 64 if sample_rate_hz == 16000 else 32
+        self.m.sample_rate_hz = sample_rate_hz
+        self.m.window = self.window_size
+        self.m.context = self.context_size
+        self.m.padded = self.context_size + self.window_size + self.context_size
+        # FFT tables (twiddles in float64, then rounded once).
+        self.m.fft.nfft = nfft
+        self.m.fft.m = mm
+        self.m.fft.hop = nfft // 2
+        self.m.fft.nbins = nb
+        self.m.fft.win = _copy_c(w["stft.forward_basis_buffer"][0, 0, :])
+        while (1 << (bits + 1)) <= mm:
+            bits += 1
+        rev = np.zeros(mm, dtype=np.int32)
+        for i in range(mm):
+            r = 0
+            for j in range(bits):
+                if i & (1 << j):
+                    r |= 1 << (bits - 1 - j)
+            rev[i] = r
+        self.m.fft.rev = <int*>te_calloc(mm * sizeof(int))
+        if self.m.fft.rev == NULL:
+            raise MemoryError()
+        for i in range(mm):
+            self.m.fft.rev[i] = rev[i]
+        jj = np.arange(mm // 2)
+        self.m.fft.twr = _copy_c(np.cos(2.0 * np.pi * jj / mm))
+        self.m.fft.twi = _copy_c(-np.sin(2.0 * np.pi * jj / mm))
+        kk = np.arange(mm + 1)
+        self.m.fft.pwr = _copy_c(np.cos(2.0 * np.pi * kk / nfft))
+        self.m.fft.pwi = _copy_c(-np.sin(2.0 * np.pi * kk / nfft))
+        # conv1: im2col rows ordered tap-major (row = tap * nbins + channel).
+        self.m.k1 = 3 * nb
+        w1 = w["encoder.0.reparam_conv.weight"]
+        self.m.w1 = _copy_c(_pack(w1.transpose(0, 2, 1).reshape(H, 3 * nb)))
+        self.m.b1 = _copy_c(w["encoder.0.reparam_conv.bias"])
+        w2 = w["encoder.1.reparam_conv.weight"]
+        self.m.w2 = _copy_c(_pack(w2.transpose(0, 2, 1).reshape(C2, 3 * H)))
+        self.m.b2 = _copy_c(w["encoder.1.reparam_conv.bias"])
+        # conv3 sees [pad, p0, p1]: its first tap only ever multiplies zeros.
+        w3 = w["encoder.2.reparam_conv.weight"]
+        self.m.w3 = _copy_c(_pack(w3[:, :, 1:].transpose(0, 2, 1).reshape(C2, 2 * C2)))
+        self.m.b3 = _copy_c(w["encoder.2.reparam_conv.bias"])
+        # conv4 sees [pad, q, pad]: only the centre tap.
+        w4 = w["encoder.3.reparam_conv.weight"]
+        self.m.w4 = _copy_c(_pack(np.ascontiguousarray(w4[:, :, 1])))
+        self.m.b4 = _copy_c(w["encoder.3.reparam_conv.bias"])
+        wl = np.concatenate([w["decoder.rnn.weight_ih"], w["decoder.rnn.weight_hh"]], axis=1)
+        self.m.wl = _copy_c(_pack(wl))
+        self.m.bl = _copy_c(w["decoder.rnn.bias_ih"] + w["decoder.rnn.bias_hh"])
+        self.m.wd = _copy_c(w["decoder.decoder.2.weight"].reshape(H))
+        self.m.bd = float(w["decoder.decoder.2.bias"][0])
+        # Scratch layout of one slot; the padded input sits at offset 0.
+        self.m.o_f = _round16(self.m.padded)
+        self.m.o_g = self.m.o_f + _round16(6 * nb)
+        self.m.o_h = self.m.o_g + _round16(5 * H)
+        self.m.o_q = self.m.o_h + _round16(2 * C2)
+        self.m.o_gates = self.m.o_q + _round16(C2)
+        self.m.o_work = self.m.o_gates + _round16(4 * H)
+        self.m.slot_floats = self.m.o_work + _round16(16 * mm)
+
+    def __dealloc__(self):
+        te_free(self.m.fft.win)
+        te_free(self.m.fft.rev)
+        te_free(self.m.fft.twr)
+        te_free(self.m.fft.twi)
+        te_free(self.m.fft.pwr)
+        te_free(self.m.fft.pwi)
+        te_free(self.m.w1)
+        te_free(self.m.b1)
+        te_free(self.m.w2)
+        te_free(self.m.b2)
+        te_free(self.m.w3)
+        te_free(self.m.b3)
+        te_free(self.m.w4)
+        te_free(self.m.b4)
+        te_free(self.m.wl)
+        te_free(self.m.bl)
+        te_free(self.m.wd)
+
+    @property
+    def state_bytes(self):
+        """int: C memory one stream adds: its state plus one scratch slot."""
+        return (STATE_FLOATS + self.m.slot_floats) * sizeof(float)
+
+    def __repr__(self):
+        return (f"SileroModel(sample_rate_hz={self.sample_rate_hz}, window_size="
+                f"{self.window_size}, context_size={self.context_size}, simd={simd_level()!r})")
+
+
+# -- the window step -------------------------------------------------------------------------
+cdef void _prepare(const ModelC* m, float* st, const float* win, float* slot) noexcept nogil:
+    """Padded input [context | window | reflection] into the slot; the new context."""
+    cdef int c = m.context, w = m.window, j
+    cdef float* P = slot
+    memcpy(P, st + ST_CTX, c * sizeof(float))
+    memcpy(P + c, win, w * sizeof(float))
+    # ONNX Pad mode=reflect on the right: P[L + j] = P[L - 2 - j], L = c + w.
+    for j in range(c):
+        P[c + w + j] = P[c + w - 2 - j]
+    memcpy(st + ST_CTX, win + w - c, c * sizeof(float))
+
+
+cdef void _forward(const ModelC* m, int n, float** st, const float** win, float** slot,
+                   const float** cols, float** outs, float* probs) noexcept nogil:
+    """One window for ``n`` streams: ``st[i]`` state, ``win[i]`` samples, ``slot[i]`` scratch.
+
+    ``cols`` and ``outs`` have room for ``4 * n`` pointers.  Writes ``probs[i]``.
+    """
+    cdef int i, t, k, nb = m.fft.nbins
+    for i in range(n):
+        _prepare(m, st[i], win[i], slot[i])
+    # STFT magnitudes, two streams per call (a lone last stream is paired with itself).
+    for i in range(0, n, 2):
+        k = i + 1 if i + 1 < n else i
+        te_stft_pair(&m.fft, slot[i], slot[k], slot[i] + m.o_f + nb, slot[k] + m.o_f + nb,
+                     slot[i] + m.o_work)
+    # conv1 (+ReLU): column t = F frames t..t+2 (F frames 0 and 5 are zero padding).  One stream
+    # runs its 4 columns over all rows (the weights are read once); several streams group the
+    # columns so that the rows facing the padding are skipped (bitwise the same result).
+    if n == 1:
+        for t in range(4):
+            cols[t] = slot[0] + m.o_f + t * nb
+            outs[t] = slot[0] + m.o_g + (t + 1) * H
+        te_dense(H, m.k1, 0, m.k1, m.w1, m.b1, 4, cols, outs, 1)
+    else:
+        for i in range(n):
+            for t in range(4):
+                # order: all t=0 columns, then t=1 and t=2, then t=3
+                k = i if t == 0 else (n + 2 * i + t - 1 if t < 3 else 3 * n + i)
+                cols[k] = slot[i] + m.o_f + t * nb
+                outs[k] = slot[i] + m.o_g + (t + 1) * H
+        te_dense(H, m.k1, nb, m.k1, m.w1, m.b1, n, cols, outs, 1)
+        te_dense(H, m.k1, 0, m.k1, m.w1, m.b1, 2 * n, cols + n, outs + n, 1)
+        te_dense(H, m.k1, 0, 2 * nb, m.w1, m.b1, n, cols + 3 * n, outs + 3 * n, 1)
+    # conv2 (+ReLU), stride 2: column u = G frames 2u..2u+2 (G frame 0 is zero padding).
+    if n == 1:
+        for t in range(2):
+            cols[t] = slot[0] + m.o_g + 2 * t * H
+            outs[t] = slot[0] + m.o_h + t * C2
+        te_dense(C2, 3 * H, 0, 3 * H, m.w2, m.b2, 2, cols, outs, 1)
+    else:
+        for i in range(n):
+            for t in range(2):
+                cols[t * n + i] = slot[i] + m.o_g + 2 * t * H
+                outs[t * n + i] = slot[i] + m.o_h + t * C2
+        te_dense(C2, 3 * H, H, 3 * H, m.w2, m.b2, n, cols, outs, 1)
+        te_dense(C2, 3 * H, 0, 3 * H, m.w2, m.b2, n, cols + n, outs + n, 1)
+    # conv3 (+ReLU), stride 2, one output frame: taps 1 and 2 = [p0 p1].
+    for i in range(n):
+        cols[i] = slot[i] + m.o_h
+        outs[i] = slot[i] + m.o_q
+    te_dense(C2, 2 * C2, 0, 2 * C2, m.w3, m.b3, n, cols, outs, 1)
+    # conv4 (+ReLU), centre tap, written straight into the LSTM input x.
+    for i in range(n):
+        cols[i] = slot[i] + m.o_q
+        outs[i] = st[i] + ST_X
+    te_dense(H, C2, 0, C2, m.w4, m.b4, n, cols, outs, 1)
+    # LSTM gates = [W_ih W_hh] [x; h] + (b_ih + b_hh); then the cell and the decoder.
+    for i in range(n):
+        cols[i] = st[i] + ST_X
+        outs[i] = slot[i] + m.o_gates
+    te_dense(4 * H, 2 * H, 0, 2 * H, m.wl, m.bl, n, cols, outs, 0)
+    for i in range(n):
+        te_lstm_cell(slot[i] + m.o_gates, st[i] + ST_C, st[i] + ST_H, H)
+        probs[i] = te_sigmoidf(te_relu_dot(st[i] + ST_H, m.wd, H) + m.bd)
+
+
+cdef class _Streams:
+    """C memory for ``n`` streams: states, scratch slots and pointer tables."""
+
+    cdef SileroModel model
+    cdef const ModelC* m
+    cdef int n
+    cdef float* state
+    cdef float* scratch
+    cdef float** st
+    cdef const float** win
+    cdef float** slot
+    cdef const float** cols
+    cdef float** outs
+    cdef float* probs
+    cdef bint busy
+
+    def __cinit__(self, SileroModel model not None, int n_streams):
+        if n_streams < 1:
+            raise ValueError(f"expected n_streams >= 1, got {n_streams}")
+        self.model = model
+        self.m = &model.m
+        self.n = n_streams
+        self.state = <float*>te_calloc(<size_t>n_streams * STATE_FLOATS * sizeof(float))
+        self.scratch = <float*>te_calloc(<size_t>n_streams * model.m.slot_floats * sizeof(float))
+        self.st = <float**>te_calloc(<size_t>n_streams * sizeof(float*))
+        self.win = <const float**>te_calloc(<size_t>n_streams * sizeof(float*))
+        self.slot = <float**>te_calloc(<size_t>n_streams * sizeof(float*))
+        self.cols = <const float**>te_calloc(<size_t>4 * n_streams * sizeof(float*))
+        self.outs = <float**>te_calloc(<size_t>4 * n_streams * sizeof(float*))
+        self.probs = <float*>te_calloc(<size_t>n_streams * sizeof(float))
+        if (self.state == NULL or self.scratch == NULL or self.st == NULL or self.win == NULL
+                or self.slot == NULL or self.cols == NULL or self.outs == NULL
+                or self.probs == NULL):
+            raise MemoryError()
+        # Touch every page now: first-touch page faults inside a window step would stall the
+        # step, and in a multi-threaded process they contend with the other threads' work.
+        memset(self.state, 0, <size_t>n_streams * STATE_FLOATS * sizeof(float))
+        memset(self.scratch, 0, <size_t>n_streams * model.m.slot_floats * sizeof(float))
+        self.busy = False
+
+    def __dealloc__(self):
+        te_free(self.state)
+        te_free(self.scratch)
+        te_free(self.st)
+        te_free(self.win)
+        te_free(self.slot)
+        te_free(self.cols)
+        te_free(self.outs)
+        te_free(self.probs)
+
+    cdef inline float* _state(self, int s) noexcept nogil:
+        return self.state + <size_t>s * STATE_FLOATS
+
+    cdef inline float* _slot(self, int s) noexcept nogil:
+        return self.scratch + <size_t>s * self.m.slot_floats
+
+    cdef void _reset(self, int s) noexcept nogil:
+        # The scratch's zero-padding frames are never written, so only the state is cleared.
+        memset(self._state(s), 0, STATE_FLOATS * sizeof(float))
+
+    cdef int _enter(self) except -1:
+        if self.busy:
+            raise RuntimeError(f"this {type(self).__name__} is running in another thread; use one "
+                               "object per thread")
+        self.busy = True
+        return 0
+
+    cdef object _get_state(self, int s):
+        cdef float* st = self._state(s)
+        out = np.empty((2, 1, H), dtype=np.float32)
+        cdef float[:, :, ::1] o = out
+        memcpy(&o[0, 0, 0], st + ST_H, H * sizeof(float))
+        memcpy(&o[1, 0, 0], st + ST_C, H * sizeof(float))
+        ctx = np.empty(self.m.context, dtype=np.float32)
+        cdef float[::1] cv = ctx
+        memcpy(&cv[0], st + ST_CTX, self.m.context * sizeof(float))
+        return out, ctx
+
+    cdef int _set_state(self, int s, state, context) except -1:
+        sa = np.ascontiguousarray(state, dtype=np.float32)
+        ca = np.ascontiguousarray(context, dtype=np.float32)
+        if sa.shape != (2, 1, H):
+            raise ValueError(f"expected state of shape (2, 1, {H}), got {sa.shape}")
+        if ca.shape != (self.m.context,):
+            raise ValueError(f"expected context of shape ({self.m.context},), got {ca.shape}")
+        if not (np.isfinite(sa).all() and np.isfinite(ca).all()):
+            raise ValueError("expected a finite state and context, got NaN or inf")
+        cdef const float[:, :, ::1] sv = sa
+        cdef const float[::1] cv = ca
+        cdef float* st = self._state(s)
+        memcpy(st + ST_H, &sv[0, 0, 0], H * sizeof(float))
+        memcpy(st + ST_C, &sv[1, 0, 0], H * sizeof(float))
+        memcpy(st + ST_CTX, &cv[0], self.m.context * sizeof(float))
+        return 0
+
+
+cdef int64_t _run_stream(_Streams s, int stream, const float* x, int64_t n_windows,
+                         float* probs) noexcept nogil:
+    """``n_windows`` consecutive windows of one stream."""
+    cdef int64_t k
+    s.st[0] = s._state(stream)
+    s.slot[0] = s._slot(0)
+    for k in range(n_windows):
+        s.win[0] = x + k * s.m.window
+        _forward(s.m, 1, s.st, s.win, s.slot, s.cols, s.outs, probs + k)
+    return n_windows
+
+
+cdef int _gather(_Streams s, const uint8_t* active, int n_active_max) noexcept nogil:
+    """Point st/slot at the active streams; returns how many."""
+    cdef int i, n = 0
+    for i in range(n_active_max):
+        if active == NULL or active[i]:
+            s.st[n] = s._state(i)
+            s.slot[n] = s._slot(n)
+            n += 1
+    return n
+
+
+cdef class SileroKernel:
+    """One Silero VAD stream: context and LSTM state in C memory (SPEC 3.1 ``silero``).
+
+    Parameters
+    ----------
+    model : SileroModel
+        Weights for the stream's rate (shared, read-only).
+
+    Notes
+    -----
+    ``process`` releases the GIL for the whole call.  One object must not be used by two threads
+    at once (that raises ``RuntimeError``); give each thread its own kernel.
+    """
+
+    cdef _Streams s
+
+    def __init__(self, SileroModel model not None):
+        self.s = _Streams(model, 1)
+
+    @property
+    def model(self):
+        """SileroModel: the shared weights."""
+        return self.s.model
+
+    @property
+    def sample_rate_hz(self):
+        return self.s.m.sample_rate_hz
+
+    @property
+    def window_size(self):
+        """int: samples per window (512 at 16 kHz, 256 at 8 kHz)."""
+        return self.s.m.window
+
+    @property
+    def context_size(self):
+        """int: samples carried from the previous window (64 at 16 kHz, 32 at 8 kHz)."""
+        return self.s.m.context
+
+    def reset(self):
+        """Fresh stream: zero LSTM state and zero context (as Silero's ``reset_states``)."""
+        self.s._reset(0)
+
+    def get_state(self):
+        """Return ``(state, context)``: float32 ``(2, 1, 128)`` (h, c as onnxruntime's ``stateN``)
+        and float32 ``(context_size,)``, copies."""
+        return self.s._get_state(0)
+
+    def set_state(self, state, context):
+        """Load ``state`` (2, 1, 128) and ``context`` (context_size,) float32 arrays.
+
+        Raises
+        ------
+        ValueError
+            On a wrong shape or a non-finite value (state unchanged).
+        """
+        self.s._set_state(0, state, context)
+
+    def process(self, const float[::1] samples, float[::1] probs_out):
+        """Speech probability of each window of a chunk, carrying the state across windows.
+
+        Parameters
+        ----------
+        samples : float32 array, shape (n_windows * window_size,)
+            Audio at the model rate in [-1, 1], C-contiguous.
+        probs_out : float32 array, shape (>= n_windows,)
+            Receives one probability per window.
+
+        Returns
+        -------
+        int
+            ``n_windows``.
+
+        Raises
+        ------
+        ValueError
+            If the length is not a whole number of windows, ``probs_out`` is too short or the
+            samples hold NaN/inf (state unchanged in every case).
+        RuntimeError
+            If another thread is running this kernel.
+        """
+        cdef int64_t n = samples.shape[0]
+        cdef int64_t w = self.s.m.window
+        cdef int64_t nw = n // w
+        cdef int ok
+        if n % w:
+            raise ValueError(f"expected a whole number of {w}-sample windows, got {n} samples")
+        if probs_out.shape[0] < nw:
+            raise ValueError(f"expected probs_out of length >= {nw}, got {probs_out.shape[0]}")
+        if nw == 0:
+            return 0
+        self.s._enter()
+        try:
+            with nogil:
+                ok = te_all_finite(&samples[0], n)
+                if ok:
+                    _run_stream(self.s, 0, &samples[0], nw, &probs_out[0])
+        finally:
+            self.s.busy = False
+        if not ok:
+            raise ValueError("expected finite samples, got NaN or inf")
+        return nw
+
+
+cdef class SileroBatch:
+    """N Silero VAD streams evaluated together (SPEC 10 "many streams").
+
+    Each call evaluates the network once for every active stream: the convolutions and the LSTM
+    run as products whose columns are the active streams.  A stream's results are bitwise the
+    same as a :class:`SileroKernel` fed the same windows, whichever other streams are active.
+
+    Parameters
+    ----------
+    model : SileroModel
+        Weights (shared, read-only).
+    n_streams : int
+        Number of stream slots (>= 1).  A slot is a session: ``reset(i)`` starts a new one in it.
+
+    Notes
+    -----
+    Calls release the GIL for the whole step; one object must not run in two threads at once
+    (``RuntimeError``).  Two threads with two batches scale on two cores.
+    """
+
+    cdef _Streams s
+
+    def __init__(self, SileroModel model not None, int n_streams):
+        self.s = _Streams(model, n_streams)
+
+    @property
+    def model(self):
+        return self.s.model
+
+    @property
+    def n_streams(self):
+        return self.s.n
+
+    @property
+    def sample_rate_hz(self):
+        return self.s.m.sample_rate_hz
+
+    @property
+    def window_size(self):
+        return self.s.m.window
+
+    @property
+    def context_size(self):
+        return self.s.m.context
+
+    cdef int _check_stream(self, stream) except -1:
+        if not 0 <= stream < self.s.n:
+            raise IndexError(f"expected a stream index in [0, {self.s.n}), got {stream}")
+        return 0
+
+    def reset(self, stream=None):
+        """Fresh state for one stream (an index) or for all (``None``)."""
+        cdef int i
+        if stream is None:
+            for i in range(self.s.n):
+                self.s._reset(i)
+        else:
+            self._check_stream(stream)
+            self.s._reset(stream)
+
+    def get_state(self, int stream):
+        """``(state (2, 1, 128), context (context_size,))`` of one stream, as copies."""
+        self._check_stream(stream)
+        return self.s._get_state(stream)
+
+    def set_state(self, int stream, state, context):
+        """Load one stream's state; see :meth:`SileroKernel.set_state`."""
+        self._check_stream(stream)
+        self.s._set_state(stream, state, context)
+
+    def process_batch(self, const float[:, ::1] windows, float[::1] probs_out, active=None):
+        """One window for every active stream.
+
+        Parameters
+        ----------
+        windows : float32 array, shape (n_streams, window_size)
+            Row ``i`` is stream ``i``'s next window (rows of inactive streams are not read).
+        probs_out : float32 array, shape (n_streams,)
+            Receives the probability of each active stream; other entries are left as they are.
+        active : uint8 or bool array of shape (n_streams,), optional
+            Which streams have a window now; default all.  Inactive streams keep their state.
+
+        Returns
+        -------
+        int
+            Number of streams evaluated.
+
+        Raises
+        ------
+        ValueError
+            Wrong shapes, or NaN/inf in an active window (no state changes).
+        RuntimeError
+            If another thread is running this batch.
+        """
+        cdef int n = self.s.n, w = self.s.m.window, i, k
+        cdef int n_act = 0
+        cdef const uint8_t[::1] act
+        cdef const uint8_t* ap = NULL
+        cdef bint ok = True
+        if windows.shape[0] != n or windows.shape[1] != w:
+            raise ValueError(f"expected windows of shape ({n}, {w}), got "
+                             f"({windows.shape[0]}, {windows.shape[1]})")
+        if probs_out.shape[0] != n:
+            raise ValueError(f"expected probs_out of shape ({n},), got ({probs_out.shape[0]},)")
+        if active is not None:
+            act = _as_mask(active, n)
+            ap = &act[0]
+        self.s._enter()
+        try:
+            with nogil:
+                for i in range(n):
+                    if (ap == NULL or ap[i]) and not te_all_finite(&windows[i, 0], w):
+                        ok = False
+                        break
+                if ok:
+                    n_act = _gather(self.s, ap, n)
+                    k = 0
+                    for i in range(n):
+                        if ap == NULL or ap[i]:
+                            self.s.win[k] = &windows[i, 0]
+                            k += 1
+                    if n_act:
+                        _forward(self.s.m, n_act, self.s.st, self.s.win, self.s.slot,
+                                 self.s.cols, self.s.outs, self.s.probs)
+                    k = 0
+                    for i in range(n):
+                        if ap == NULL or ap[i]:
+                            probs_out[i] = self.s.probs[k]
+                            k += 1
+        finally:
+            self.s.busy = False
+        if not ok:
+            raise ValueError("expected finite samples, got NaN or inf")
+        return n_act
+
+    def process_many(self, const float[:, ::1] samples, float[:, ::1] probs_out, active=None):
+        """Several consecutive windows for every active stream, in one call.
+
+        Window step ``k`` evaluates all active streams together, then step ``k + 1``; the result
+        equals ``n_windows`` calls of :meth:`process_batch`.
+
+        Parameters
+        ----------
+        samples : float32 array, shape (n_streams, n_windows * window_size)
+        probs_out : float32 array, shape (n_streams, >= n_windows)
+        active : uint8 or bool array of shape (n_streams,), optional
+
+        Returns
+        -------
+        int
+            ``n_windows``.
+
+        Raises
+        ------
+        ValueError
+            Wrong shapes or NaN/inf in an active stream's samples (no state changes).
+        RuntimeError
+            If another thread is running this batch.
+        """
+        cdef int n = self.s.n, w = self.s.m.window, i, k
+        cdef int n_act = 0
+        cdef int64_t nw, step
+        cdef const uint8_t[::1] act
+        cdef const uint8_t* ap = NULL
+        cdef bint ok = True
+        if samples.shape[0] != n or samples.shape[1] % w:
+            raise ValueError(f"expected samples of shape ({n}, n_windows * {w}), got "
+                             f"({samples.shape[0]}, {samples.shape[1]})")
+        nw = samples.shape[1] // w
+        if probs_out.shape[0] != n or probs_out.shape[1] < nw:
+            raise ValueError(f"expected probs_out of shape ({n}, >= {nw}), got "
+                             f"({probs_out.shape[0]}, {probs_out.shape[1]})")
+        if active is not None:
+            act = _as_mask(active, n)
+            ap = &act[0]
+        if nw == 0:
+            return 0
+        self.s._enter()
+        try:
+            with nogil:
+                for i in range(n):
+                    if (ap == NULL or ap[i]) and not te_all_finite(&samples[i, 0], nw * w):
+                        ok = False
+                        break
+                if ok:
+                    n_act = _gather(self.s, ap, n)
+                    if n_act:
+                        for step in range(nw):
+                            k = 0
+                            for i in range(n):
+                                if ap == NULL or ap[i]:
+                                    self.s.win[k] = &samples[i, step * w]
+                                    k += 1
+                            _forward(self.s.m, n_act, self.s.st, self.s.win, self.s.slot,
+                                     self.s.cols, self.s.outs, self.s.probs)
+                            k = 0
+                            for i in range(n):
+                                if ap == NULL or ap[i]:
+                                    probs_out[i, step] = self.s.probs[k]
+                                    k += 1
+        finally:
+            self.s.busy = False
+        if not ok:
+            raise ValueError("expected finite samples, got NaN or inf")
+        return nw
+
+    def process_stream(self, int stream, const float[::1] samples, float[::1] probs_out):
+        """Consecutive windows of one stream of the batch; see :meth:`SileroKernel.process`.
+
+        Raises
+        ------
+        IndexError
+            If ``stream`` is not a slot.
+        ValueError, RuntimeError
+            As :meth:`SileroKernel.process`.
+        """
+        cdef int64_t n = samples.shape[0]
+        cdef int64_t w = self.s.m.window
+        cdef int64_t nw = n // w
+        cdef int ok
+        self._check_stream(stream)
+        if n % w:
+            raise ValueError(f"expected a whole number of {w}-sample windows, got {n} samples")
+        if probs_out.shape[0] < nw:
+            raise ValueError(f"expected probs_out of length >= {nw}, got {probs_out.shape[0]}")
+        if nw == 0:
+            return 0
+        self.s._enter()
+        try:
+            with nogil:
+                ok = te_all_finite(&samples[0], n)
+                if ok:
+                    _run_stream(self.s, stream, &samples[0], nw, &probs_out[0])
+        finally:
+            self.s.busy = False
+        if not ok:
+            raise ValueError("expected finite samples, got NaN or inf")
+        return nw
+
+
+cdef const uint8_t[::1] _as_mask(active, int n):
+    a = np.asarray(active)
+    if a.shape != (n,):
+        raise ValueError(f"expected active of shape ({n},), got {a.shape}")
+    if a.dtype != np.bool_ and a.dtype != np.uint8:
+        raise TypeError(f"expected a bool or uint8 active mask, got {a.dtype}")
+    return np.ascontiguousarray(a.view(np.uint8) if a.dtype == np.bool_ else a)
+
