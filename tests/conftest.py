@@ -43,3 +43,21 @@ def clip_a03() -> tuple[np.ndarray, int]:
 @pytest.fixture(scope="session")
 def clip_dialogue() -> tuple[np.ndarray, int]:
     return load_clip("C2_composed_real_multi_clean")
+
+
+def comparable(events) -> list[dict]:
+    """Event dicts without wall-clock fields (created_at, epoch times, compute durations), so
+    two replays of the same audio and host behaviour can be compared exactly."""
+    out = []
+    for ev in events:
+        d = ev.to_dict() if hasattr(ev, "to_dict") else dict(ev)
+        d.pop("created_at", None)
+        for k in ("started_speaking_at", "stopped_speaking_at"):
+            d.pop(k, None)
+        if "item" in d:
+            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
+        if d["type"] == "metrics_collected":
+            d["metrics"] = {k: v for k, v in d["metrics"].items()
+                            if k not in ("timestamp", "inference_duration_total", "idle_time")}
+        out.append(d)
+    return out

@@ -6,29 +6,11 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import comparable
 from scipy.signal import resample_poly
 
 from turnengine import TurnEngine, TurnEngineOptions
 from turnengine.engine import EngineClosedError
-
-
-def comparable(events) -> list[dict]:
-    """Event dicts without wall-clock fields (created_at, compute times)."""
-    out = []
-    for ev in events:
-        d = ev.to_dict()
-        d.pop("created_at")
-        if d["type"] == "metrics_collected":
-            m = dict(d["metrics"])
-            for k in ("timestamp", "inference_duration_total", "idle_time"):
-                m.pop(k, None)
-            d["metrics"] = m
-        for k in ("started_speaking_at", "stopped_speaking_at"):
-            d.pop(k, None)
-        if "item" in d:
-            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
-        out.append(d)
-    return out
 
 
 def replay(engine: TurnEngine, pcm: np.ndarray, chunk: int, tail_s: float = 0.0) -> list:

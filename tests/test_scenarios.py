@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import load_clip
+from conftest import comparable, load_clip
 
 from turnengine.audio import AudioFile
 from turnengine.replay import replay_audio
@@ -286,20 +286,6 @@ def test_voice_turn_source_and_agent_reply_order():
 
 
 # -- determinism (done-when 2) ----------------------------------------------------------------
-def _comparable(events):
-    out = []
-    for e in events:
-        d = e.to_dict()
-        d.pop("created_at")
-        for k in ("started_speaking_at", "stopped_speaking_at"):
-            d.pop(k, None)
-        if "item" in d:
-            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
-        if d["type"] == "metrics_collected":
-            d["metrics"] = {k: v for k, v in d["metrics"].items()
-                            if k not in ("timestamp", "inference_duration_total", "idle_time")}
-        out.append(d)
-    return out
 
 
 RICH = {"agent": [{"start_s": 0.5, "end_s": 3.5, "text": "Hi, how can I help?"},
@@ -312,7 +298,7 @@ RICH = {"agent": [{"start_s": 0.5, "end_s": 3.5, "text": "Hi, how can I help?"},
 
 def test_replay_is_deterministic_and_chunking_invariant():
     parts = [silence(4), SPEECH, silence(2), WORD, silence(1), SPEECH, silence(8)]
-    runs = [_comparable(play(parts, RICH, chunk_ms=ms).events) for ms in (20, 20, 10, 1000)]
+    runs = [comparable(play(parts, RICH, chunk_ms=ms).events) for ms in (20, 20, 10, 1000)]
     assert runs[0] == runs[1] == runs[2] == runs[3]
     kinds = {d["type"] for d in runs[0]}
     assert {"agent_interrupted", "user_turn_completed", "user_backchannel",

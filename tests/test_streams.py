@@ -4,26 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import load_clip
+from conftest import comparable, load_clip
 
 from turnengine import TurnEngine
 from turnengine.streams import TurnEngineGroup
-
-
-def comparable(events):
-    out = []
-    for e in events:
-        d = e.to_dict()
-        d.pop("created_at")
-        for k in ("started_speaking_at", "stopped_speaking_at"):
-            d.pop(k, None)
-        if "item" in d:
-            d["item"] = {k: v for k, v in d["item"].items() if k != "created_at"}
-        if d["type"] == "metrics_collected":
-            d["metrics"] = {k: v for k, v in d["metrics"].items()
-                            if k not in ("timestamp", "inference_duration_total", "idle_time")}
-        out.append(d)
-    return out
 
 
 def streams(n: int, seconds: float = 6.0) -> np.ndarray:
