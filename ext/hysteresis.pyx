@@ -154,6 +154,21 @@ cdef class Hysteresis:
         self.s.speech_run = 0
         self.s.silence_run = 0
 
+    def force_silence(self):
+        """End a published speech segment now (the audio stopped: SPEC 2 stall watchdog).
+
+        Returns
+        -------
+        bool
+            True when the state was speaking.  The runs restart, so the next window counts from
+            silence; smoothing keeps its history.
+        """
+        cdef bint was = self.s.speaking
+        self.s.speaking = 0
+        self.s.speech_run = 0
+        self.s.silence_run = 0
+        return was
+
     @property
     def speaking(self):
         """bool: the published speaking state."""

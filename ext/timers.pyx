@@ -740,6 +740,27 @@ cdef class Timers:
         _update_away(&self.s)
         return True
 
+    def force_end(self):
+        """End the user's utterance now, as if the VAD had (SPEC 2 audio-stall watchdog).
+
+        The back-dated end is the end of the last voiced window.
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            ``END_OF_SPEECH`` (and what follows it: backchannel, prediction request, a turn whose
+            delay has passed); empty when the user was not speaking.
+        """
+        cdef EventOut out
+        cdef int64_t end
+        self._out(&out)
+        if self.s.user_state == US_SPEAKING:
+            end = self.s.last_voiced if self.s.last_voiced >= self.s.speech_start else \
+                self.s.speech_start
+            _user_end(&self.s, self.s.now, end, &out)
+            _check_deadlines(&self.s, &out)
+        return self._drain(&out)
+
     def commit(self):
         """Commit the user turn now (``commit_user_turn``): cancel the pending endpoint decision.
 

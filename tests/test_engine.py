@@ -316,3 +316,26 @@ def test_window_log_records_every_window(clip_a03):
     assert log.end_time[first] == pytest.approx(start.stream_time)
     with pytest.raises(RuntimeError, match="keep_window_log"):
         TurnEngine().window_log()
+
+
+def test_audio_stall_watchdog_closes_an_open_speaking_state(clip_a03, reference):
+    pcm, rate = clip_a03
+    speech = pcm[: int(2.0 * rate)]  # cut mid-utterance: the VAD alone would never end it
+    engine = TurnEngine(sample_rate=rate, audio_stall_watchdog=True, audio_stall_timeout=2.0)
+    engine.push_audio(speech)
+    assert engine.user_state == "speaking"
+    t_push = engine._last_audio_wall
+    assert engine.check_audio_stall(now=t_push + 1.0) == []  # not stalled long enough
+    events = engine.check_audio_stall(now=t_push + 2.5)
+    change = [e for e in events if e.type == "user_state_changed"]
+    assert [(c.old_state, c.new_state) for c in change] == [("speaking", "listening")]
+    assert change[0].audio_time <= change[0].stream_time == pytest.approx(engine.decision_time)
+    assert engine.user_state == "listening"
+    turn = [e for e in events + engine.advance(1.0) if e.type == "user_turn_completed"]
+    assert len(turn) == 1
+    # audio resumes: a new utterance starts normally, with no stray END
+    again = engine.push_audio(np.concatenate([pcm[: 2 * rate], np.zeros(rate, np.int16)]))
+    assert [(e.old_state, e.new_state) for e in again if e.type == "user_state_changed"] == [
+        ("listening", "speaking"), ("speaking", "listening")]
+    with pytest.raises(RuntimeError, match="audio_stall_watchdog"):
+        TurnEngine().check_audio_stall()

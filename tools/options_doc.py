@@ -25,10 +25,10 @@ TAIL = """
 Constructor arguments that are not options: `sample_rate` (Hz: 8000, 16000, 24000, 32000,
 44100, 48000), `vad` (backend name or a `VADBackend`), `turn_detector` (None: fixed
 `min_endpointing_delay`; `"smart-turn"`: Pipecat's Smart Turn v3.2 audio model),
-`model_path` (a `silero_vad.onnx`), `stt_gate`, `keep_window_log`.
+`model_path` (a `silero_vad.onnx`), `stt_gate`, `keep_window_log`, `eot_executor`,
+`audio_stall_watchdog` (wall-clock mode: `check_audio_stall()` applies `audio_stall_timeout`).
 
-`audio_stall_timeout` (the wall-clock watchdog of SPEC 2) is validated and reported but not acted
-on in this version; every other option is in force (docs/how-it-works.md describes each rule).
+Every option is in force; docs/how-it-works.md describes each rule.
 """
 
 

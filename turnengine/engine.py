@@ -150,6 +150,10 @@ class TurnEngine:
         same events).
     eot_model : SmartTurnModel, optional
         A loaded model to share between engines (each otherwise loads its own).
+    audio_stall_watchdog : bool
+        Wall-clock mode (SPEC 2): remember when audio last arrived, so that
+        :meth:`check_audio_stall` can close a speaking state after ``audio_stall_timeout``
+        seconds without input. Off by default: everything else runs on the audio clock.
     options : TurnEngineOptions, optional
         All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
         see :class:`~turnengine.options.TurnEngineOptions`).
@@ -179,6 +183,7 @@ class TurnEngine:
                  turn_detector: str | None = None, *, model_path: str | None = None,
                  stt_gate: bool = False, keep_window_log: bool = False,
                  eot_executor: str = "thread", eot_model: Any = None,
+                 audio_stall_watchdog: bool = False,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
         if turn_detector not in TURN_DETECTORS:
@@ -258,6 +263,8 @@ class TurnEngine:
             assert self._ring is not None
             self._gate = SttGate(self._ring, seconds_to_samples(
                 self.options.prefix_padding_duration, self.model_rate))
+        self._stall_watchdog = bool(audio_stall_watchdog)
+        self._last_audio_wall = time.monotonic()
         self._window_log: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] | None = (
             [] if keep_window_log else None)
         # Scheduled host actions (heap of (sample, seq, action)); the event list that host calls
@@ -401,6 +408,8 @@ class TurnEngine:
         else:
             frames = as_frames(chunk)
         n_win = self._intake_frames(frames)
+        if self._stall_watchdog:
+            self._last_audio_wall = time.monotonic()
         return self._decide(n_win)
 
     def _intake_frames(self, frames: np.ndarray) -> int:
@@ -1124,6 +1133,48 @@ class TurnEngine:
             self._run_due(out)
         finally:
             self._outer = outer
+        return out
+
+    def check_audio_stall(self, now: float | None = None) -> list[Event]:
+        """The audio-stall watchdog (SPEC 2): close a speaking state when audio stopped flowing.
+
+        Call it from a wall-clock timer (for example every 0.5 s). When the engine was built with
+        ``audio_stall_watchdog=True``, the user is ``speaking`` and no audio arrived for
+        ``audio_stall_timeout`` seconds of wall clock, the utterance ends as if the VAD had
+        ended it: ``user_state_changed`` (speaking -> listening, back-dated to the last voiced
+        window) at the current engine clock, then whatever follows an end of speech (the turn,
+        when its delay has passed; call :meth:`advance` to let later timers fire).
+
+        Parameters
+        ----------
+        now : float, optional
+            ``time.monotonic()`` reading to use (tests); default: the current one.
+
+        Returns
+        -------
+        list of Event
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``audio_stall_watchdog=True``.
+        """
+        self._check_open()
+        if not self._stall_watchdog:
+            raise RuntimeError("build the engine with TurnEngine(..., audio_stall_watchdog=True) "
+                               "to use check_audio_stall()")
+        now = time.monotonic() if now is None else now
+        out: list[Event] = []
+        if (self.user_state == "speaking"
+                and now - self._last_audio_wall >= self.options.audio_stall_timeout):
+            logger.warning("no audio for %.1f s of wall clock while the user was speaking; "
+                           "closing the speaking state", now - self._last_audio_wall)
+            self._hyst.force_silence()
+            outer, self._outer = self._outer, out
+            try:
+                self._run_fired(self._timers.force_end(), out)
+            finally:
+                self._outer = outer
         return out
 
     def stt_audio(self) -> Iterator[np.ndarray]:

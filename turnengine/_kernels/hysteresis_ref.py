@@ -55,6 +55,13 @@ class Hysteresis:
         self._speech_run = 0
         self._silence_run = 0
 
+    def force_silence(self) -> bool:
+        was = self._speaking
+        self._speaking = False
+        self._speech_run = 0
+        self._silence_run = 0
+        return was
+
     @property
     def speaking(self) -> bool:
         return self._speaking

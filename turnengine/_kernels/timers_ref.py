@@ -356,6 +356,14 @@ class Timers:
         self._update_away()
         return True
 
+    def force_end(self) -> Fired:
+        if self._user == UserState.SPEAKING:
+            end = (self._last_voiced if self._last_voiced >= self._speech_start
+                   else self._speech_start)
+            self._user_end(self._now, end)
+            self._check_deadlines()
+        return self._drain()
+
     def commit(self) -> int:
         self._endpoint_deadline = -1
         self._turn_open = False
