@@ -231,6 +231,9 @@ cdef class Hysteresis:
         # At most one START or END per window, so n event slots always suffice.
         if cap < n:
             raise ValueError(f"expected event arrays of length >= {n}, got {cap}")
+        if rms is None and self.s.min_volume > 0.0:
+            raise ValueError(f"min_volume is {self.s.min_volume}: expected the windows' rms, "
+                             "got None")
         if rms is not None and self.s.min_volume > 0.0:
             rms_v = rms
             if rms_v.shape[0] < n:

@@ -129,7 +129,8 @@ cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* 
     s.speech_start = start
     s.endpoint_deadline = -1
     s.interrupted = 0
-    s.final_pending = 0
+    if not s.turn_open:
+        s.final_pending = 0       # a final transcript of the turn so far still counts
     s.words = 0
     s.no_interrupt = 0
     s.false_int_deadline = -1
@@ -442,7 +443,7 @@ cdef class Timers:
             Back-dated boundary sample of each hysteresis START/END event, in order.
         start_sample : int
             Clock at the start of the first window (samples).
-        ev_code, ev_sample, ev_aux : int32 / int64 / int64 arrays, shape (>= 4 * n,)
+        ev_code, ev_sample, ev_aux : int32 / int64 / int64 arrays, shape (>= 6 * n,)
             Receive event codes, decision samples and auxiliary samples.
 
         Returns
@@ -490,7 +491,7 @@ cdef class Timers:
         ----------
         flags, hyst_aux : uint8 / int64 arrays, shape (capacity,)
             The hysteresis kernel's bound flag and event-aux outputs.
-        ev_code, ev_sample, ev_aux : arrays, shape (>= 4 * capacity,)
+        ev_code, ev_sample, ev_aux : arrays, shape (>= 6 * capacity,)
             Outputs, as for :meth:`process`.
 
         Raises
@@ -623,12 +624,22 @@ cdef class Timers:
             self.s.interrupt_pending = 0
             self.s.false_int_deadline = -1
             _arm_endpoint(&self.s)
+        if (self.s.agent_state == AS_SPEAKING and state != AS_SPEAKING
+                and self.s.user_state == US_SPEAKING and not self.s.no_interrupt):
+            # The agent stopped while the user talks on: the utterance is the user's turn.
+            self.s.utterance_counts = 1
         self.s.agent_state = state
         self.s.speech_interruptible = interruptible
         _update_away(&self.s)
         _check_interrupt(&self.s, &out)
         _check_deadlines(&self.s, &out)
         return self._drain(&out)
+
+    def settle_interruption(self):
+        """A user turn committed another way (typed input): a pending interruption is real."""
+        self.s.interrupt_pending = 0
+        self.s.false_int_deadline = -1
+        _arm_endpoint(&self.s)
 
     def final_transcript(self):
         """A non-empty final transcript arrived.

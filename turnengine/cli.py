@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -89,6 +90,39 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
 def options_from_args(args: argparse.Namespace) -> TurnEngineOptions:
     """Build validated options from the parsed ``--option-name`` flags."""
     values = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+    try:
+        return TurnEngineOptions(**values)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+
+
+def writable_output(path: str | None, what: str, suffix: str | None = None) -> Path | None:
+    """Check before any work is done that ``path`` can be written (one-line error if not)."""
+    if path is None:
+        return None
+    out = Path(path)
+    if suffix and not out.suffix:
+        out = out.with_suffix(suffix)
+    if out.is_dir():
+        raise CLIError(f"{what} {out} is a directory; give a file name", EXIT_USAGE)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise CLIError(f"cannot write {what} {out}: no such directory {parent}", EXIT_USAGE)
+    if not os.access(parent, os.W_OK):
+        raise CLIError(f"cannot write {what} {out}: directory {parent} is not writable",
+                       EXIT_USAGE)
+    return out
+
+
+def option_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the ``--option-name`` flags actually given (they override a scenario's options)."""
+    return {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_")}
+
+
+def scenario_options(args: argparse.Namespace, scenario: Any) -> TurnEngineOptions:
+    """The scenario's options with the given flags on top (validated, one-line errors)."""
+    values = dict(scenario.options) if scenario is not None else {}
+    values.update(option_overrides(args))
     try:
         return TurnEngineOptions(**values)
     except (TypeError, ValueError) as exc:
@@ -333,7 +367,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .replay import replay_file
     from .scenario import Scenario
 
-    options = options_from_args(args)
+    options_from_args(args)  # one-line errors for bad flag values
+    report_path = writable_output(args.report, "report")
     path = Path(args.file) if args.file else bundled_clip()
     out = sys.stdout
     scenario = None
@@ -342,6 +377,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             scenario = Scenario.load(args.scenario)
         except (FileNotFoundError, ValueError) as exc:
             raise CLIError(str(exc)) from None
+    options = scenario_options(args, scenario)
 
     def show(events: list[Any]) -> None:
         for ev in events:
@@ -365,8 +401,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     out = sys.stdout
-    if args.report:
-        Path(args.report).write_text(result.report.to_json())
+    if report_path is not None:
+        try:
+            report_path.write_text(result.report.to_json())
+        except OSError as exc:
+            raise CLIError(f"cannot write report {report_path}: {exc}") from None
     if not args.json:
         turns = sum(1 for e in result.events if e.type == "user_turn_completed")
         dur = result.audio.duration
@@ -464,6 +503,8 @@ def cmd_mic(args: argparse.Namespace) -> int:
         notes.append("aec_warmup_duration=0")
     if not args.agent_seconds > 0:
         raise CLIError(f"--agent-seconds must be > 0, got {args.agent_seconds}", EXIT_USAGE)
+    writable_output(args.save_report, "report")
+    writable_output(args.save_audio, "recording")
     try:
         if args.fake_input:
             source = fake_input(args.fake_input, realtime=args.realtime)
@@ -487,7 +528,10 @@ def cmd_mic(args: argparse.Namespace) -> int:
         report.audio_recording_path = str(Path(args.save_audio).resolve())
         report.audio_recording_started_at = session.engine.started_at
     if args.save_report:
-        Path(args.save_report).write_text(report.to_json())
+        try:
+            Path(args.save_report).write_text(report.to_json())
+        except OSError as exc:
+            raise CLIError(f"cannot write report {args.save_report}: {exc}") from None
     for line in session.summary().lines():
         print(line)
     for label, saved in (("report", args.save_report), ("audio", args.save_audio)):
@@ -500,15 +544,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_file
     from .scenario import Scenario
 
-    options = options_from_args(args)
+    options_from_args(args)
     path = Path(args.file) if args.file else bundled_clip()
-    out = Path(args.output) if args.output else Path(path.stem + ".png")
+    out = writable_output(args.output or path.stem + ".png", "plot", ".png")
+    assert out is not None
     scenario = None
     if args.scenario:
         try:
             scenario = Scenario.load(args.scenario)
         except (FileNotFoundError, ValueError) as exc:
             raise CLIError(str(exc)) from None
+    options = scenario_options(args, scenario)
     labels: str | bool = False if args.no_labels else (args.labels or True)
     try:
         result = plot_file(path, out=out, scenario=scenario,
@@ -525,6 +571,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``turnengine`` script; returns the exit code."""
+    import warnings
+
+    def one_line(message: Any, category: Any, filename: str, lineno: int,
+                 file: Any = None, line: Any = None) -> None:
+        print(f"turnengine: note: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -273,7 +273,8 @@ class TurnEngine:
         self._schedule_seq = 0
         self._outer: list[Event] | None = None
         # asyncio consumers of events() and async shutdown callbacks.
-        self._streams: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]]] = []
+        # Replaced, never mutated, so push_audio on another thread iterates a stable snapshot.
+        self._streams: tuple[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]], ...] = ()
         self._shutdown_tasks: list[asyncio.Future[Any]] = []
 
     # -- construction helpers ----------------------------------------------------------------
@@ -464,14 +465,14 @@ class TurnEngine:
             probs[:] = given
         if self.options.min_volume > 0:
             self._window_rms(samples, w_size, self._rms)
+        infer_runs = ((int(self._hyst.speech_run), int(self._hyst.silence_run))
+                      if self._emitter.has(_INFERENCE_DONE) else None)
         n_h = self._hyst.step(n_win, start)
         if self._window_log is not None:
             self._window_log.append((start, probs.copy(), self._smoothed[:n_win].copy(),
                                      self._flags[:n_win].copy()))
         if self._ring is not None:
             self._ring.record(samples, start)
-        if self._emitter.has(_INFERENCE_DONE):
-            self._emit_inference_done(samples, n_win, start, infer_s)
         per_window_s = infer_s / n_win
         k = self._metrics_every
         g0 = self._n_windows  # windows before this chunk
@@ -486,6 +487,9 @@ class TurnEngine:
                 need = max(1, -(-(due - (start + w * w_size)) // w_size))
                 limit = min(limit, need)
             n_t, used, used_h = self._timers.step(w, limit, jh, n_h, start + w * w_size)
+            if infer_runs is not None:
+                infer_runs = self._emit_inference_done(samples, w, used, start, per_window_s,
+                                                       infer_runs)
             if self._eot_on and self._turn_start is not None:
                 a = max(self._feat_pos - start, w * w_size)
                 b = (w + used) * w_size
@@ -859,21 +863,26 @@ class TurnEngine:
             silence_duration=silence, speaking=kind is VADEventType.START_OF_SPEECH,
             frames=frames))
 
-    def _emit_inference_done(self, samples: np.ndarray, n_win: int, start: int,
-                             infer_s: float) -> None:
+    def _emit_inference_done(self, samples: np.ndarray, first: int, count: int, start: int,
+                             per_window_s: float, runs: tuple[int, int]) -> tuple[int, int]:
         sr, w = self.model_rate, self._w
-        per = infer_s / n_win
-        for i in range(n_win):
+        speech, silence = runs
+        for i in range(first, first + count):
             f = int(self._flags[i])
+            if f & _codes.WindowFlag.RAW_SPEECH:
+                speech, silence = speech + 1, 0
+            else:
+                speech, silence = 0, silence + 1
             t = start + (i + 1) * w
             self._emitter.emit(VADEventType.INFERENCE_DONE.value, VADEvent(
                 type=VADEventType.INFERENCE_DONE, samples_index=t, timestamp=t / sr,
                 speech_duration=0.0, silence_duration=0.0,
-                probability=float(self._smoothed[i]), inference_duration=per,
+                probability=float(self._smoothed[i]), inference_duration=per_window_s,
                 speaking=bool(f & _codes.WindowFlag.SPEAKING),
-                raw_accumulated_speech=self._hyst.speech_run * w / sr if i == n_win - 1 else 0.0,
-                raw_accumulated_silence=self._hyst.silence_run * w / sr if i == n_win - 1 else 0.0,
+                raw_accumulated_speech=speech * w / sr,
+                raw_accumulated_silence=silence * w / sr,
                 frames=samples[i * w:(i + 1) * w].copy()))
+        return speech, silence
 
     # -- host calls ----------------------------------------------------------------------------
     def _run_fired(self, fired: list[tuple[int, int, int]], out: list[Event]) -> list[Event]:
@@ -1009,13 +1018,13 @@ class TurnEngine:
                                              confidence=confidence), out)
         words = len(text.split())
         if is_final and text.strip():
+            if self._timers.user_back():
+                self._set_user_state("listening", now, now, out)
             if self._after_backchannel and self.user_state != "speaking":
                 return out  # a late transcript of the backchannel: reported, not a turn
             self._finals.append((text.strip(), None if confidence is None else float(confidence)))
             self._last_final_sample = now
             self._interim_words = 0
-            if self._timers.user_back():
-                self._set_user_state("listening", now, now, out)
             self._run_fired(self._timers.final_transcript(), out)
         elif not is_final:
             self._interim_words = words
@@ -1056,6 +1065,7 @@ class TurnEngine:
             self._set_agent_state_event("listening", now, out)
             self._run_fired(self._timers.set_agent_state(AGENT_STATES.index("listening"), True),
                             out)
+        self._timers.settle_interruption()  # a committed turn makes any interruption real
         saved = (self._finals, self._turn_start, self._last_final_sample, self._utt_final_idx)
         self._finals, self._turn_start, self._last_final_sample = [(text.strip(), None)], now, -1
         self._utt_final_idx = 0
@@ -1213,7 +1223,7 @@ class TurnEngine:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         entry = (loop, queue)
-        self._streams.append(entry)
+        self._streams = (*self._streams, entry)
         if self._closed:
             queue.put_nowait(_END)
 
@@ -1225,8 +1235,7 @@ class TurnEngine:
                         return
                     yield item
             finally:
-                if entry in self._streams:
-                    self._streams.remove(entry)
+                self._streams = tuple(e for e in self._streams if e is not entry)
 
         return stream()
 

@@ -71,8 +71,8 @@ class TurnEngineOptions:
         default=0.5, metadata=_meta("VAD speech (short pauses included) needed to interrupt",
                                     "s"))
     min_interruption_words: int = field(
-        default=0, metadata=_meta("with transcripts fed, words needed as well (per utterance)",
-                                  "words"))
+        default=0, metadata=_meta("transcribed words needed as well, per utterance (needs an "
+                                  "STT feeding push_transcript; keep 0 without one)", "words"))
     false_interruption_timeout: float | None = field(
         default=2.0, metadata=_meta("after the user stops, how long to wait for a transcript "
                                     "before calling the interruption false; None disables", "s"))

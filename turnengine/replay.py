@@ -83,8 +83,8 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     vad : str
         VAD backend name.
     options : TurnEngineOptions, optional
-        Engine options (SPEC defaults when omitted); a scenario's ``options`` are applied
-        first and these override them.
+        Engine options, complete. When omitted: the scenario's ``options`` (if any) on top of
+        the SPEC defaults. (The CLI merges a scenario's options with the flags given.)
     model_path : str, optional
         A ``silero_vad.onnx`` instead of the packaged one.
     scenario : Scenario, optional
@@ -115,13 +115,8 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     """
     if not chunk_ms > 0:
         raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
-    if scenario is not None and scenario.options:
-        base = TurnEngineOptions(**scenario.options)
-        if options is not None:
-            changed = {k: v for k, v in options.to_dict().items()
-                       if v != getattr(TurnEngineOptions(), k)}
-            base = base.replace(**changed)
-        options = base
+    if options is None and scenario is not None and scenario.options:
+        options = TurnEngineOptions(**scenario.options)
     options = options or TurnEngineOptions()
     engine = TurnEngine(sample_rate=audio.sample_rate, vad=vad, model_path=model_path,
                         options=options, stt_gate=stt_gate, turn_detector=turn_detector,

@@ -89,6 +89,9 @@ class Hysteresis:
             )
         if cap < n:
             raise ValueError(f"expected event arrays of length >= {n}, got {cap}")
+        if rms is None and self._min_volume > 0:
+            raise ValueError(f"min_volume is {self._min_volume}: expected the windows' rms, "
+                             "got None")
         gate = rms is not None and self._min_volume > 0
         if gate and rms.shape[0] < n:
             raise ValueError(f"expected rms of length >= {n}, got {rms.shape[0]}")

@@ -116,7 +116,8 @@ class Timers:
         self._speech_start = start
         self._endpoint_deadline = -1
         self._interrupted = False
-        self._final_pending = False
+        if not self._turn_open:
+            self._final_pending = False
         self._words = 0
         self._no_interrupt = False
         self._fi_deadline = -1
@@ -302,12 +303,20 @@ class Timers:
             self._interrupt_pending = False
             self._fi_deadline = -1
             self._arm_endpoint()
+        if (self._agent == AgentState.SPEAKING and state != AgentState.SPEAKING
+                and self._user == UserState.SPEAKING and not self._no_interrupt):
+            self._utterance_counts = True
         self._agent = AgentState(state)
         self._interruptible = bool(interruptible)
         self._update_away()
         self._check_interrupt()
         self._check_deadlines()
         return self._drain()
+
+    def settle_interruption(self) -> None:
+        self._interrupt_pending = False
+        self._fi_deadline = -1
+        self._arm_endpoint()
 
     def final_transcript(self) -> Fired:
         self._final_pending = True
