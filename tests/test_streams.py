@@ -95,3 +95,9 @@ def test_host_calls_per_stream():
     assert "agent_interrupted" not in kinds[0] and "agent_interrupted" in kinds[1]
     reports = group.close()
     assert len(reports) == 2 and reports[0].to_dict()["duration"] > 5
+
+
+def test_group_shares_one_end_of_turn_model():
+    group = TurnEngineGroup(3, turn_detector="smart-turn", eot_executor="inline")
+    models = {id(engine._eot.model) for engine in group}
+    assert len(models) == 1 and group[0]._eot.model is not None

@@ -610,6 +610,14 @@ class TurnEngine:
                                         self._schedule_seq, action))
 
     @property
+    def decision_pending(self) -> bool:
+        """True while a timer decision is still open: an endpointing or false-interruption
+        deadline is armed, or a turn waits for the end-of-turn model's answer."""
+        t = self._timers
+        return (t.endpoint_deadline >= 0 or t.false_interruption_deadline >= 0
+                or bool(t.awaiting_model))
+
+    @property
     def next_action_time(self) -> float | None:
         """Clock time (s) of the earliest action given to :meth:`schedule` not yet run."""
         return self._schedule[0][0] / self.model_rate if self._schedule else None

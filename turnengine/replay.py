@@ -160,5 +160,14 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
             events += produced
             if on_events is not None:
                 on_events(produced)
+    # Decisions still open after the tail (a long model-chosen delay, a false-interruption
+    # timeout): let the clock run on until they resolve, as a live call would.
+    longest = max(options.max_endpointing_delay, options.false_interruption_timeout or 0.0)
+    if engine.decision_pending:
+        produced = engine.advance(longest)
+        if produced:
+            events += produced
+            if on_events is not None:
+                on_events(produced)
     report = engine.close()
     return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)

@@ -55,8 +55,9 @@ class TurnEngineGroup:
     vad : str
         ``"silero"`` (batched native kernel) or any other backend name (then each stream runs
         its own backend, unbatched).
-    turn_detector, model_path, options, **kwargs
-        As :class:`~turnengine.TurnEngine`, the same for every stream.
+    turn_detector, model_path, eot_executor, options, **kwargs
+        As :class:`~turnengine.TurnEngine`, the same for every stream; the end-of-turn model is
+        loaded once and shared by all streams.
 
     Raises
     ------
@@ -72,7 +73,8 @@ class TurnEngineGroup:
 
     def __init__(self, n_streams: int, sample_rate: int = 16000, vad: str = DEFAULT_VAD,
                  turn_detector: str | None = None, *, model_path: str | None = None,
-                 options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
+                 eot_executor: str = "thread", options: TurnEngineOptions | None = None,
+                 **kwargs: Any) -> None:
         if isinstance(n_streams, bool) or not isinstance(n_streams, int) or n_streams < 1:
             raise ValueError(f"n_streams must be an int >= 1, got {n_streams!r}")
         options = (options or TurnEngineOptions()).replace(**kwargs)
@@ -85,12 +87,21 @@ class TurnEngineGroup:
                                        "vad_silero"))
             self._batch = module.SileroBatch(backend.model, n_streams)
         self.window_size = backend.window_size
+        eot_model = None
+        if turn_detector == "smart-turn":
+            from .eot import ModelUnavailableError, SmartTurnModel
+
+            try:
+                eot_model = SmartTurnModel.load()
+            except ModelUnavailableError:
+                eot_model = None  # each engine warns and falls back to the fixed delay
         self.engines: list[TurnEngine] = []
         for _ in range(n_streams):
             stream_vad: VADBackend = (_BatchedSlot(backend.name, model_rate, backend.window_size)
                                       if self._batch is not None else backend.fresh())
             self.engines.append(TurnEngine(sample_rate=sample_rate, vad=stream_vad,
-                                           turn_detector=turn_detector, options=options))
+                                           turn_detector=turn_detector, options=options,
+                                           eot_executor=eot_executor, eot_model=eot_model))
         self.sample_rate = sample_rate
         self.model_rate = model_rate
         self._windows = np.zeros((n_streams, 0), dtype=np.float32)
