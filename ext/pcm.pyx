@@ -30,6 +30,7 @@ from turnengine._kernels.pcm_ref import (
     check_out,
     check_rates,
     check_samples,
+    check_window_rms_args,
     nonfinite_error,
     resampler_delay,
     resampler_design,
@@ -492,25 +493,10 @@ def window_rms(samples, window, out):
         If ``window < 1``, ``len(samples)`` is not a multiple of ``window``, or ``out`` is too
         short, strided or read-only.
     """
-    cdef Py_ssize_t win = check_count(window, "window", 1)
-    cdef Py_ssize_t n, n_win
+    cdef Py_ssize_t win, n_win
     cdef const float[::1] sv
     cdef float[::1] ov
-    if not isinstance(samples, np.ndarray) or samples.dtype != np.float32:
-        got = (f"{samples.dtype} array" if isinstance(samples, np.ndarray)
-               else type(samples).__name__)
-        raise TypeError(f"expected samples as a float32 numpy array, got {got}")
-    if samples.ndim != 1 or not samples.flags.c_contiguous:
-        raise ValueError(
-            f"expected samples as a 1-D C-contiguous float32 array, got shape {samples.shape}"
-        )
-    n = samples.shape[0]
-    if n % win:
-        raise ValueError(
-            f"expected a number of samples that is a multiple of window={win}, got {n}"
-        )
-    n_win = n // win
-    check_out(out, n_win, f"len(samples) // window = {n_win}")
+    win, n_win = check_window_rms_args(samples, window, out)
     if n_win == 0:
         return 0
     sv = samples

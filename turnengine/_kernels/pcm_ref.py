@@ -15,7 +15,7 @@ rounded to float32.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -417,8 +417,14 @@ class Intake:
         return count
 
 
-def window_rms(samples, window: int, out) -> int:
-    """Reference ``window_rms``; see the compiled ``turnengine._kernels.pcm.window_rms``."""
+def check_window_rms_args(samples: Any, window: Any, out: Any) -> tuple[int, int]:
+    """Validate ``window_rms`` arguments (shared by both twins); return ``(window, n_windows)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As documented on ``window_rms``.
+    """
     win = check_count(window, "window", 1)
     if not isinstance(samples, np.ndarray) or samples.dtype != np.float32:
         got = (
@@ -438,6 +444,12 @@ def window_rms(samples, window: int, out) -> int:
         )
     n_win = n // win
     check_out(out, n_win, f"len(samples) // window = {n_win}")
+    return win, n_win
+
+
+def window_rms(samples, window: int, out) -> int:
+    """Reference ``window_rms``; see the compiled ``turnengine._kernels.pcm.window_rms``."""
+    win, n_win = check_window_rms_args(samples, window, out)
     if n_win:
         x = samples.astype(_F64).reshape(n_win, win)
         acc = np.add.accumulate(x * x, axis=1)[:, -1]
