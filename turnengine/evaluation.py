@@ -1048,8 +1048,29 @@ def _summary(
     return out
 
 
+class _EndLatencies:
+    """End-of-speech latency summaries of anything holding ``speech_ends``."""
+
+    speech_ends: tuple[SpeechEnd, ...]
+
+    @property
+    def end_latencies_s(self) -> list[float]:
+        """Decision end-of-speech latencies of the ``closed`` speech ends."""
+        return [e.latency_s for e in self.speech_ends if e.latency_s is not None]
+
+    @property
+    def end_latency_median_s(self) -> float | None:
+        """Median decision end-of-speech latency (``None`` if none was closed)."""
+        return median_p90(self.end_latencies_s)[0]
+
+    @property
+    def end_latency_p90_s(self) -> float | None:
+        """90th-percentile decision end-of-speech latency."""
+        return median_p90(self.end_latencies_s)[1]
+
+
 @dataclass(frozen=True)
-class ClipScore:
+class ClipScore(_EndLatencies):
     """All scores of one clip (built by `score_clip`).
 
     Attributes
@@ -1086,21 +1107,6 @@ class ClipScore:
     n_ref_segments: int
     n_pred_segments: int
     turns: TurnScores
-
-    @property
-    def end_latencies_s(self) -> list[float]:
-        """Decision end-of-speech latencies of the ``closed`` speech ends."""
-        return [e.latency_s for e in self.speech_ends if e.latency_s is not None]
-
-    @property
-    def end_latency_median_s(self) -> float | None:
-        """Median decision end-of-speech latency (``None`` if none was closed)."""
-        return median_p90(self.end_latencies_s)[0]
-
-    @property
-    def end_latency_p90_s(self) -> float | None:
-        """90th-percentile decision end-of-speech latency."""
-        return median_p90(self.end_latencies_s)[1]
 
     def to_dict(self) -> dict[str, Any]:
         """Flat summary (the keys `format_table` knows) plus per-event details.
@@ -1141,7 +1147,7 @@ class ClipScore:
 
 
 @dataclass(frozen=True)
-class PooledScore:
+class PooledScore(_EndLatencies):
     """Scores pooled over clips (built by `pool`).
 
     Frame scores are recomputed from the summed counts (not averaged per clip); latencies are
@@ -1179,21 +1185,6 @@ class PooledScore:
     n_false_cutoffs: int
     n_extra_completions: int
     n_unscored_completions: int
-
-    @property
-    def end_latencies_s(self) -> list[float]:
-        """All decision end-of-speech latencies (``closed`` ends)."""
-        return [e.latency_s for e in self.speech_ends if e.latency_s is not None]
-
-    @property
-    def end_latency_median_s(self) -> float | None:
-        """Median decision end-of-speech latency over all clips."""
-        return median_p90(self.end_latencies_s)[0]
-
-    @property
-    def end_latency_p90_s(self) -> float | None:
-        """90th-percentile decision end-of-speech latency over all clips."""
-        return median_p90(self.end_latencies_s)[1]
 
     @property
     def turn_latency_median_s(self) -> float | None:
