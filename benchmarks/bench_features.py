@@ -198,3 +198,92 @@ def test_smart_turn_predict(benchmark: Any, smart_turn_features: np.ndarray, thr
     benchmark.extra_info["probability"] = round(p, 4)
     if threads == 1:
         _target(benchmark, PREDICT_TARGET_MS)
+        _op_breakdown(benchmark, model, smart_turn_features)
+
+
+def _op_breakdown(benchmark: Any, model: Any, features: np.ndarray, runs: int = 10) -> None:
+    """Where one prediction's time goes, from onnxruntime's own profiler (a separate session
+    with profiling on, so the timed rounds above are not slowed): milliseconds per call by
+    operator type, and the int8 matrix products' share."""
+    import json
+    import os
+    import tempfile
+
+    import onnxruntime as ort
+
+    if model.path is None:
+        return
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.enable_profiling = True
+    opts.log_severity_level = 3
+    with tempfile.TemporaryDirectory() as tmp:
+        opts.profile_file_prefix = os.path.join(tmp, "smart_turn")
+        session = ort.InferenceSession(str(model.path), sess_options=opts,
+                                       providers=["CPUExecutionProvider"])
+        x = features.reshape(1, *features.shape).astype(np.float32)
+        session.run(None, {"input_features": x})  # warm-up (its nodes are dropped)
+        for _ in range(runs):
+            session.run(None, {"input_features": x})
+        trace = json.loads(Path(session.end_profiling()).read_text())
+    nodes = sorted((e for e in trace if e.get("cat") == "Node"
+                    and e.get("name", "").endswith("_kernel_time")), key=lambda e: e["ts"])
+    nodes = nodes[len(nodes) // (runs + 1):]  # drop the warm-up call's nodes
+    per_op: dict[str, float] = {}
+    for event in nodes:
+        op = event["args"]["op_name"]
+        per_op[op] = per_op.get(op, 0.0) + event["dur"] / 1e3
+    ms = {op: round(total / runs, 2) for op, total in sorted(per_op.items(),
+                                                              key=lambda kv: -kv[1])}
+    int8_products = sum(v for op, v in ms.items() if op in ("QLinearMatMul", "QLinearConv"))
+    benchmark.extra_info["op_ms_per_call"] = ms
+    benchmark.extra_info["int8_products_ms_per_call"] = round(int8_products, 2)
+    # 3.61e9 multiply-adds per prediction (2 convolutions, 4 encoder layers of d=384, 6 heads,
+    # 400 positions, FFN 1536, the pooling classifier): the int8 products' rate in GMAC/s.
+    benchmark.extra_info["int8_products_gmac_per_s"] = round(MACS_PER_PREDICTION / 1e6
+                                                             / max(int8_products, 1e-9), 1)
+
+
+#: Multiply-adds of one Smart Turn v3.2 prediction (see _op_breakdown).
+MACS_PER_PREDICTION = (800 * 384 * 80 * 3 + 400 * 384 * 384 * 3
+                       + 4 * (4 * 400 * 384 * 384 + 2 * 400 * 384 * 1536 + 2 * 6 * 400 * 400 * 64)
+                       + 400 * 384 * 256 + 400 * 256)
+
+
+@pytest.fixture(scope="module")
+def pipecat_analyzer() -> Any:
+    """The peer: Pipecat's own LocalSmartTurnAnalyzerV3 on the same model file, one thread."""
+    v3 = pytest.importorskip("pipecat.audio.turn.smart_turn.local_smart_turn_v3")
+    return v3.LocalSmartTurnAnalyzerV3(cpu_count=1)
+
+
+@pytest.mark.benchmark(group="smart_turn")
+def test_smart_turn_answer_turnengine(benchmark: Any, audio_8s: np.ndarray) -> None:
+    """What the engine does when silence reaches 0.2 s: finish the streamed features of the
+    turn (the kernel has been fed as audio arrived) and run the model: the time from the
+    question to the answer, to compare with Pipecat's path below."""
+    model = _load_model(1)
+    features = _kernels.load("features", reference=False).WhisperFeatures()
+    features.push(audio_8s)
+    out = np.zeros((80, 800), dtype=np.float32)
+
+    def answer() -> float:
+        features.features(out)
+        return model.predict(out)
+
+    _info(benchmark, "smart_turn_answer_turnengine_per_call", n_windows=1)
+    p = benchmark.pedantic(answer, rounds=30, warmup_rounds=2, iterations=1)
+    benchmark.extra_info["probability"] = round(p, 4)
+
+
+@pytest.mark.benchmark(group="smart_turn")
+def test_smart_turn_answer_pipecat(benchmark: Any, audio_8s: np.ndarray,
+                                   pipecat_analyzer: Any) -> None:
+    """The peer: Pipecat's ``LocalSmartTurnAnalyzerV3._predict_endpoint`` on the same 8 s
+    (its numpy log-mel features computed at question time, then the same onnxruntime model)."""
+    _info(benchmark, "smart_turn_answer_pipecat_per_call", n_windows=1)
+    result = benchmark.pedantic(pipecat_analyzer._predict_endpoint, args=(audio_8s,),
+                                rounds=30, warmup_rounds=2, iterations=1)
+    benchmark.extra_info["probability"] = round(float(result["probability"]), 4)
