@@ -724,6 +724,11 @@ cdef class Timers:
         """bool: a prediction was requested and its answer has not come."""
         return bool(self.s.predicted and self.s.model_delay < 0)
 
+    @property
+    def model_answered(self):
+        """bool: the model answered for the current pause (no speech since it was asked)."""
+        return bool(self.s.predicted and self.s.model_delay >= 0)
+
     def mark_backchannel(self):
         """The host says the current user utterance is a backchannel: it will not interrupt.
 

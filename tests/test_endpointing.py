@@ -194,3 +194,42 @@ def test_unknown_turn_detector_and_executor():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TurnEngine(turn_detector=None)
+
+
+def test_a_pause_the_user_talked_through_leaves_no_decision_behind():
+    # Inline: the pause gets an answer (0.1, wait 3 s), the user goes on, the host commits:
+    # the manual turn reports no model decision, not the void one of the earlier pause.
+    model = ScriptedModel(0.1)
+    engine, events = run(np.concatenate([SPEECH, silence(0.3), SPEECH]), model)
+    assert len(model.calls) == 1 and engine.user_state == "speaking"
+    (turn,) = turns(engine.commit_user_turn())
+    assert turn.reason == "manual" and turn.eot_probability is None
+    assert turn.endpointing_delay == pytest.approx(0.5)
+
+
+def test_a_late_worker_answer_for_a_finished_pause_is_dropped():
+    gate = threading.Event()
+    model = ScriptedModel(0.1, gate=gate)
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
+    engine.push_audio(np.concatenate([SPEECH, silence(0.3)]))  # asked, answer held back
+    assert engine._timers.awaiting_model
+    engine.push_audio(SPEECH[: SR // 2])  # the user goes on before the answer
+    assert engine.user_state == "speaking" and not engine._timers.awaiting_model
+    gate.set()
+    assert engine._eot.wait(5)
+    engine.push_audio(SPEECH[SR // 2: SR])  # the late answer is polled here and dropped
+    (turn,) = turns(engine.commit_user_turn())
+    assert turn.reason == "manual" and turn.eot_probability is None
+    engine.close()
+
+
+def test_a_typed_turn_during_a_pause_leaves_the_voice_decision_alone():
+    model = ScriptedModel(0.1)
+    engine, events = run(np.concatenate([SPEECH, silence(1.0)]), model)
+    assert engine._timers.model_answered and turns(events) == []
+    (typed,) = turns(engine.push_text_input("one more thing"))
+    assert typed.reason == "text" and typed.eot_probability is None
+    assert typed.endpointing_delay == 0.0
+    (voice,) = turns(engine.push_audio(silence(3.0)))
+    assert voice.reason == "model_unlikely" and voice.eot_probability == pytest.approx(0.1)
+    assert voice.endpointing_delay == pytest.approx(3.0)

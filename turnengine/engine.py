@@ -691,6 +691,7 @@ class TurnEngine:
                 if new_min is not None:
                     self._timers.set_endpoint_delay(seconds_to_samples(new_min, sr))
             self._last_utt_special = False
+            self._eot.decision = None  # the user went on: the pause's decision is void
             if self._turn_start is None:
                 self._turn_start = aux
                 if self._eot_on:
@@ -772,6 +773,8 @@ class TurnEngine:
                 and not self._agent_interruptible)
 
     def _apply_eot(self, decision: Decision, out: list[Event]) -> None:
+        if not self._timers.awaiting_model:
+            return  # the pause it answered for is over (the user spoke again, or a commit)
         self._eot.decision = decision
         fired = self._timers.model_answer(seconds_to_samples(decision.delay, self.model_rate))
         self._run_fired(fired, out)
@@ -782,12 +785,16 @@ class TurnEngine:
             self._apply_eot(decision, out)
 
     def _complete_turn(self, t: int, last_speaking: int, reason: str, out: list[Event],
-                       source: str = "voice") -> None:
-        """Emit a committed turn; ``reason`` "" means "as the end-of-turn decision says"."""
+                       source: str = "voice", decision: Decision | None = None) -> None:
+        """Emit a committed turn; ``reason`` "" means "as the end-of-turn decision says".
+
+        ``decision`` overrides the voice pause's end-of-turn decision (a typed turn has none
+        and leaves the voice one in place)."""
         sr = self.model_rate
-        decision = self._eot.decision if self._eot.decision is not None else \
-            self._eot.fixed_decision()
-        self._eot.decision = None
+        if decision is None:
+            decision = self._eot.decision if self._eot.decision is not None else \
+                self._eot.fixed_decision()
+            self._eot.decision = None
         if not reason:
             reason = decision.reason
         self._turn_count += 1
@@ -1077,7 +1084,8 @@ class TurnEngine:
         saved = (self._finals, self._turn_start, self._last_final_sample, self._utt_final_idx)
         self._finals, self._turn_start, self._last_final_sample = [(text.strip(), None)], now, -1
         self._utt_final_idx = 0
-        self._complete_turn(now, now, "text", out, source="text")
+        self._complete_turn(now, now, "text", out, source="text",
+                            decision=Decision(0.0, "text", None))
         # A voice turn in progress keeps its own transcript and start.
         self._finals, self._turn_start, self._last_final_sample, self._utt_final_idx = saved
         return out
@@ -1109,6 +1117,8 @@ class TurnEngine:
         self._check_open()
         out: list[Event] = []
         had_turn = self._timers.turn_open or self._turn_start is not None or bool(self._finals)
+        if not self._timers.model_answered:
+            self._eot.decision = None  # no answer for this pause: the user spoke since
         last = int(self._timers.commit())
         if had_turn:
             self._complete_turn(self._timers.now, last, "manual", out)

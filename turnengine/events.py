@@ -84,7 +84,10 @@ class UserTurnCompletedEvent(Event):
     Times ``started_speaking_at``/``stopped_speaking_at`` are epoch seconds (back-dated);
     ``end_of_utterance_delay`` = commit time - last_speaking_time and ``transcription_delay`` =
     last final transcript time - last_speaking_time (floored at 0), in seconds of audio.
-    ``reason`` says what decided: ``"no_model"`` (fixed delay), ``"stt"``, ``"manual"``.
+    ``reason`` says what decided: ``"no_model"`` (fixed delay), ``"model_likely"`` /
+    ``"model_unlikely"`` (the end-of-turn model's answer; ``eot_probability`` is it),
+    ``"fallback"`` (the model failed or is missing), ``"stt"``, ``"manual"`` (the model's answer
+    for the pause it was committed in, if any), ``"text"`` (typed input: no delay, no model).
     """
 
     transcript: str = ""

@@ -83,6 +83,7 @@ class Timers:
     aec_until = property(lambda self: self._aec_until)
     endpoint_delay = property(lambda self: self._delay)
     awaiting_model = property(lambda self: self._predicted and self._model_delay < 0)
+    model_answered = property(lambda self: self._predicted and self._model_delay >= 0)
 
     # -- the same helpers as the kernel ------------------------------------------------------
     def _emit(self, code: int, t: int, aux: int) -> None:
