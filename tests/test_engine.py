@@ -339,3 +339,33 @@ def test_audio_stall_watchdog_closes_an_open_speaking_state(clip_a03, reference)
         ("listening", "speaking"), ("speaking", "listening")]
     with pytest.raises(RuntimeError, match="audio_stall_watchdog"):
         TurnEngine().check_audio_stall()
+
+
+def test_one_push_longer_than_the_audio_history_loses_no_audio(clip_a03):
+    # The audio history holds ~61 s (prefix padding + max_buffered_speech + hangover); a single
+    # 75 s push must give the VAD events, the STT gate and the turn features the same audio as
+    # the same samples pushed in 20 ms chunks.
+    pcm, rate = clip_a03
+    assert rate == 16000
+    quiet = np.zeros(16000 * 30, dtype=np.int16)
+    audio = np.concatenate([pcm, quiet, pcm, quiet, pcm])
+    assert audio.shape[0] > 70 * 16000
+
+    def run(chunk):
+        engine = TurnEngine(sample_rate=rate, stt_gate=True)
+        vad = []
+        engine.on("start_of_speech", vad.append)
+        engine.on("end_of_speech", vad.append)
+        stt = []
+        for i in range(0, audio.shape[0], chunk):
+            engine.push_audio(audio[i:i + chunk])
+            stt += list(engine.stt_audio())
+        return vad, np.concatenate(stt)
+
+    vad_one, stt_one = run(audio.shape[0])
+    vad_chunked, stt_chunked = run(320)
+    assert len(vad_one) == len(vad_chunked) == 6
+    for a, b in zip(vad_one, vad_chunked, strict=True):
+        assert a.samples_index == b.samples_index
+        np.testing.assert_array_equal(a.frames, b.frames)
+    np.testing.assert_array_equal(stt_one, stt_chunked)

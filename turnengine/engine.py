@@ -252,6 +252,7 @@ class TurnEngine:
         self._chat_seq = 0
         # Audio history (for VAD event audio and the STT gate), allocated only when needed.
         self._ring: AudioRing | None = None
+        self._ring_windows = 0
         self._gate: SttGate | None = None
         self._feat_pos = 0                  # clock sample up to which the turn audio was fed
         self._agent_spoke_since_end = False  # dynamic endpointing: pauses exclude agent turns
@@ -471,8 +472,6 @@ class TurnEngine:
         if self._window_log is not None:
             self._window_log.append((start, probs.copy(), self._smoothed[:n_win].copy(),
                                      self._flags[:n_win].copy()))
-        if self._ring is not None:
-            self._ring.record(samples, start)
         per_window_s = infer_s / n_win
         k = self._metrics_every
         g0 = self._n_windows  # windows before this chunk
@@ -486,7 +485,11 @@ class TurnEngine:
                 due = self._schedule[0][0]
                 need = max(1, -(-(due - (start + w * w_size)) // w_size))
                 limit = min(limit, need)
+            if self._ring is not None:
+                limit = min(limit, self._ring_windows)  # never outrun the audio history
             n_t, used, used_h = self._timers.step(w, limit, jh, n_h, start + w * w_size)
+            if self._ring is not None:  # the audio up to now, before events ask for it
+                self._ring.record(samples[w * w_size:(w + used) * w_size], start + w * w_size)
             if infer_runs is not None:
                 infer_runs = self._emit_inference_done(samples, w, used, start, per_window_s,
                                                        infer_runs)
@@ -854,6 +857,9 @@ class TurnEngine:
             cap = seconds_to_samples(o.prefix_padding_duration + o.max_buffered_speech
                                      + o.min_silence_duration, self.model_rate) + 2 * self._w
             self._ring = AudioRing(cap, self._timers.now)
+            # Each timers step records its windows just before its events ask for audio; the
+            # STT gate reads after the step, so a step never spans more than half the history.
+            self._ring_windows = max(1, cap // (2 * self._w))
 
     def _audio_between(self, a: int, b: int) -> np.ndarray:
         if self._ring is None:
