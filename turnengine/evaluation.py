@@ -472,6 +472,13 @@ def median_p90(values: Sequence[float]) -> tuple[float | None, float | None]:
     return float(np.median(arr)), float(np.percentile(arr, 90))
 
 
+def _latency_stat(values_attr: str, which: int, what: str) -> property:
+    """A read-only property: the median (``which`` 0) or p90 (1) of ``self.<values_attr>``,
+    ``None`` when it is empty (see :func:`median_p90`)."""
+    doc = f"{('Median', '90th-percentile')[which]} {what}, s (``None`` if there is none)."
+    return property(lambda self: median_p90(getattr(self, values_attr))[which], doc=doc)
+
+
 # ---------------------------------------------------------------------------------------------
 # Frame scores
 # ---------------------------------------------------------------------------------------------
@@ -902,15 +909,8 @@ class TurnScores:
         """Scoreable turn ends without a completion in their window."""
         return self.n_turn_ends - self.n_detected
 
-    @property
-    def latency_median_s(self) -> float | None:
-        """Median turn latency (``None`` if no turn end was detected)."""
-        return median_p90(self.latencies_s)[0]
-
-    @property
-    def latency_p90_s(self) -> float | None:
-        """90th-percentile turn latency (``None`` if no turn end was detected)."""
-        return median_p90(self.latencies_s)[1]
+    latency_median_s = _latency_stat("latencies_s", 0, "turn latency")
+    latency_p90_s = _latency_stat("latencies_s", 1, "turn latency")
 
 
 def turn_scores(
@@ -1058,15 +1058,10 @@ class _EndLatencies:
         """Decision end-of-speech latencies of the ``closed`` speech ends."""
         return [e.latency_s for e in self.speech_ends if e.latency_s is not None]
 
-    @property
-    def end_latency_median_s(self) -> float | None:
-        """Median decision end-of-speech latency (``None`` if none was closed)."""
-        return median_p90(self.end_latencies_s)[0]
-
-    @property
-    def end_latency_p90_s(self) -> float | None:
-        """90th-percentile decision end-of-speech latency."""
-        return median_p90(self.end_latencies_s)[1]
+    end_latency_median_s = _latency_stat("end_latencies_s", 0,
+                                         "decision end-of-speech latency")
+    end_latency_p90_s = _latency_stat("end_latencies_s", 1,
+                                         "decision end-of-speech latency")
 
 
 @dataclass(frozen=True)
@@ -1186,15 +1181,8 @@ class PooledScore(_EndLatencies):
     n_extra_completions: int
     n_unscored_completions: int
 
-    @property
-    def turn_latency_median_s(self) -> float | None:
-        """Median turn latency over all clips."""
-        return median_p90(self.turn_latencies_s)[0]
-
-    @property
-    def turn_latency_p90_s(self) -> float | None:
-        """90th-percentile turn latency over all clips."""
-        return median_p90(self.turn_latencies_s)[1]
+    turn_latency_median_s = _latency_stat("turn_latencies_s", 0, "turn latency, all clips")
+    turn_latency_p90_s = _latency_stat("turn_latencies_s", 1, "turn latency, all clips")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat summary with the same keys as `ClipScore.to_dict`'s summary, plus ``n_clips``
