@@ -233,3 +233,21 @@ def test_a_typed_turn_during_a_pause_leaves_the_voice_decision_alone():
     (voice,) = turns(engine.push_audio(silence(3.0)))
     assert voice.reason == "model_unlikely" and voice.eot_probability == pytest.approx(0.1)
     assert voice.endpointing_delay == pytest.approx(3.0)
+
+
+def test_run_out_waits_for_a_worker_answer_still_in_flight():
+    from turnengine.replay import run_out
+
+    gate = threading.Event()
+    model = ScriptedModel(0.1, gate=gate)
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
+    assert engine.wait_for_model(0) is True  # nothing asked yet
+    events = engine.push_audio(np.concatenate([SPEECH, silence(0.6)]))
+    assert turns(events) == [] and engine.decision_pending
+    assert engine.wait_for_model(0.05) is False  # the model is held back
+    end = engine.decision_time
+    threading.Timer(0.2, gate.set).start()
+    (turn,) = turns(run_out(engine))  # waits for the answer, then lets 3 s run out
+    assert turn.reason == "model_unlikely" and turn.endpointing_delay == pytest.approx(3.0)
+    assert turn.stream_time > end + 2.0 and not engine.decision_pending
+    engine.close()

@@ -326,3 +326,12 @@ def test_live_display_renders_state_bar_and_events():
     assert "user SPEAKING" in text and "agent LISTENING" in text
     assert "VAD " in text and "listening -> speaking" in text
     assert session.probability > 0.5  # 2 s into A03 the user is speaking
+
+
+def test_cli_mic_with_the_smart_turn_model_on_fake_input(capsys):
+    # A faster-than-real-time source runs the model inline: the turn commits at the VAD end
+    # (the model says the ARCTIC sentence is complete), not when the file runs out.
+    assert main(["mic", "--fake-input", str(A03), "--turn-detector", "smart-turn"]) == 0
+    out = capsys.readouterr().out
+    assert "reason=model_likely" in out and "# user turns: 1" in out
+    assert "end_of_utterance_delay mean 0.576s" in out

@@ -140,12 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "print its session events.")
     run.add_argument("file", nargs="?", help="audio file; default: the bundled real speech clip")
     run.add_argument("--json", action="store_true", help="print JSON lines instead of a timeline")
-    run.add_argument("--turn-detector", default=None, choices=["smart-turn"],
-                     help="end-of-turn model (default: none, the fixed delay)")
-    run.add_argument("--vad", default="silero",
-                     help="VAD backend: silero (default, native kernel), silero-onnx, energy")
-    run.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
-                     "packaged one")
+    _add_engine_flags(run)
     run.add_argument("--chunk-ms", type=float, default=20.0,
                      help="size of the pushed chunks in ms (default 20, as WebRTC)")
     run.add_argument("--realtime", action="store_true", help="pace the replay at real time")
@@ -175,10 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "DIRECTORY and print SPEC 11 metrics per clip and pooled.")
     ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
     ev.add_argument("--json", action="store_true", help="print one JSON document")
-    ev.add_argument("--vad", default="silero",
-                    help="VAD backend: silero (default), silero-onnx, energy")
-    ev.add_argument("--turn-detector", default=None, choices=["smart-turn"],
-                    help="end-of-turn model (default: none, the fixed delay)")
+    _add_engine_flags(ev)
     ev.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
                     help="resample every clip to this rate first (e.g. 8000: telephony)")
     ev.add_argument("--quiet", action="store_true", help="no per-clip progress on stderr")
@@ -186,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_mic_parser(sub)
     _add_plot_parser(sub)
     return parser
+
+
+def _add_engine_flags(p: Any) -> None:
+    """--vad, --model-path and --turn-detector, the same on every command that builds engines."""
+    p.add_argument("--vad", default="silero",
+                   help="VAD backend: silero (default, native kernel), silero-onnx, energy")
+    p.add_argument("--model-path", default=None,
+                   help="silero_vad.onnx to use instead of the packaged one")
+    p.add_argument("--turn-detector", default=None, choices=["smart-turn"],
+                   help="end-of-turn model (default: none, the fixed delay); needs "
+                        "pip install \"turnengine[smart-turn]\"")
 
 
 def _device(text: str) -> int | str:
@@ -217,10 +220,7 @@ def _add_mic_parser(sub: Any) -> None:
                           "PortAudio needed; for trying and testing)")
     mic.add_argument("--realtime", action="store_true",
                      help="with --fake-input: deliver the file at real time, as a microphone")
-    mic.add_argument("--vad", default="silero",
-                     help="VAD backend: silero (default, native kernel), silero-onnx, energy")
-    mic.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
-                     "packaged one")
+    _add_engine_flags(mic)
     add_option_flags(mic)
 
 
@@ -239,12 +239,7 @@ def _add_plot_parser(sub: Any) -> None:
     plot.add_argument("--labels", metavar="L.json", default=None,
                       help="label file (SPEC 11) to draw; default: FILE.json beside FILE if any")
     plot.add_argument("--no-labels", action="store_true", help="do not draw labels")
-    plot.add_argument("--turn-detector", default=None, choices=["smart-turn"],
-                      help="end-of-turn model (default: none, the fixed delay)")
-    plot.add_argument("--vad", default="silero",
-                      help="VAD backend: silero (default, native kernel), silero-onnx, energy")
-    plot.add_argument("--model-path", default=None, help="silero_vad.onnx to use instead of the "
-                      "packaged one")
+    _add_engine_flags(plot)
     add_option_flags(plot)
 
 
@@ -480,6 +475,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         with bar if bar is not None else contextlib.nullcontext():
             result = evaluate_directory(args.directory, vad=args.vad, options=options,
+                                        model_path=args.model_path,
                                         turn_detector=args.turn_detector,
                                         sample_rate=args.sample_rate, on_clip=progress)
     except (FileNotFoundError, ValueError, TypeError) as exc:
@@ -511,6 +507,7 @@ def cmd_mic(args: argparse.Namespace) -> int:
         else:
             source = open_microphone(args.device)
         session = MicSession(source, vad=args.vad, options=options, model_path=args.model_path,
+                             turn_detector=args.turn_detector,
                              simulate_agent=args.simulate_agent,
                              agent_speech_s=args.agent_seconds,
                              record=args.save_audio is not None)

@@ -620,6 +620,25 @@ class TurnEngine:
         return (t.endpoint_deadline >= 0 or t.false_interruption_deadline >= 0
                 or bool(t.awaiting_model))
 
+    def wait_for_model(self, timeout: float | None = None) -> bool:
+        """Block until the end-of-turn model has answered the question in flight (worker
+        thread); the answer takes effect at the next :meth:`push_audio` or :meth:`advance`.
+
+        Live hosts never need this (answers are picked up by the next push); it is for the end
+        of a file or call, before letting the clock run out with :meth:`advance`.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds to wait at most; None waits as long as it takes.
+
+        Returns
+        -------
+        bool
+            True when no answer is outstanding any more, False on timeout.
+        """
+        return self._eot.wait(timeout)
+
     @property
     def next_action_time(self) -> float | None:
         """Clock time (s) of the earliest action given to :meth:`schedule` not yet run."""

@@ -70,22 +70,23 @@ def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]
 
 
 def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero",
-                  options: TurnEngineOptions | None = None, turn_detector: str | None = None,
-                  eot_model: Any = None, sample_rate: int | None = None) -> ClipScore:
+                  options: TurnEngineOptions | None = None, model_path: str | None = None,
+                  turn_detector: str | None = None, eot_model: Any = None,
+                  sample_rate: int | None = None) -> ClipScore:
     """Replay one labelled clip and score it (optionally resampled to ``sample_rate``)."""
     labels = load_labels(labels_path)
     decoded = read_audio(audio)
     if sample_rate is not None and sample_rate != decoded.sample_rate:
         decoded = resample_audio(decoded, sample_rate)
-    result = replay_audio(decoded, vad=vad, options=options, turn_detector=turn_detector,
-                          eot_model=eot_model)
+    result = replay_audio(decoded, vad=vad, options=options, model_path=model_path,
+                          turn_detector=turn_detector, eot_model=eot_model)
     out = segments_from_events(result.events)
     return score_clip(labels, out.speech_segments, out.decision_segments, out.turn_completions,
                       duration_s=result.audio.duration, clip=audio.stem)
 
 
 def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero",
-                       options: TurnEngineOptions | None = None,
+                       options: TurnEngineOptions | None = None, model_path: str | None = None,
                        turn_detector: str | None = None, sample_rate: int | None = None,
                        on_clip: Callable[[ClipScore], Any] | None = None) -> EvalResult:
     """Score every labelled clip of ``directory``; pool frame counts and latency lists.
@@ -98,6 +99,8 @@ def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero"
         VAD backend name.
     options : TurnEngineOptions, optional
         Engine options; SPEC defaults when omitted.
+    model_path : str, optional
+        A ``silero_vad.onnx`` instead of the packaged one.
     turn_detector : {None, "smart-turn"}
         End-of-turn model (loaded once, shared by every clip).
     sample_rate : int, optional
@@ -116,7 +119,7 @@ def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero"
             eot_model = None  # each engine warns and falls back
     scores = []
     for audio, labels in labelled_clips(directory):
-        score = evaluate_clip(audio, labels, vad=vad, options=options,
+        score = evaluate_clip(audio, labels, vad=vad, options=options, model_path=model_path,
                               turn_detector=turn_detector, eot_model=eot_model,
                               sample_rate=sample_rate)
         scores.append(score)

@@ -36,6 +36,7 @@ from .audio import SUPPORTED_RATES, read_audio
 from .engine import TurnEngine
 from .events import AgentFalseInterruptionEvent, Event
 from .options import TurnEngineOptions
+from .replay import run_out
 from .report import SessionReport
 
 __all__ = [
@@ -96,6 +97,9 @@ class InputSource:
         Device given to the factory.
     name : str
         Shown to the user.
+    live : bool
+        Audio arrives at real time (a device, or a file played with ``realtime=True``). A
+        faster source runs the end-of-turn model inline, at the exact sample, as a replay does.
     """
 
     factory: StreamFactory
@@ -103,6 +107,7 @@ class InputSource:
     channels: int = 1
     device: int | str | None = None
     name: str = "microphone"
+    live: bool = True
 
 
 def choose_rate(default_rate: float, accepts: Callable[[int], bool]) -> int:
@@ -299,7 +304,7 @@ def fake_input(path: str | os.PathLike[str], *, realtime: bool = False,
     samples = np.ascontiguousarray(np.concatenate([samples, tail]))
     factory = functools.partial(FakeInputStream, samples, realtime=realtime)
     return InputSource(factory, audio.sample_rate, samples.shape[1], None,
-                       f"file {os.path.basename(os.fspath(path))}")
+                       f"file {os.path.basename(os.fspath(path))}", live=realtime)
 
 
 class SimulatedAgent:
@@ -490,6 +495,10 @@ class MicSession:
         VAD backend name.
     options : TurnEngineOptions, optional
     model_path : str, optional
+        A ``silero_vad.onnx`` instead of the packaged one.
+    turn_detector : {None, "smart-turn"}
+        End-of-turn model: on a worker thread for a live source (the loop never waits for
+        it), inline for a faster-than-real-time one (``InputSource.live``).
     simulate_agent : bool
         Attach a :class:`SimulatedAgent`.
     agent_speech_s, agent_think_s : float
@@ -513,11 +522,14 @@ class MicSession:
 
     def __init__(self, source: InputSource, *, vad: str = "silero",
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
-                 simulate_agent: bool = False, agent_speech_s: float = 4.0,
-                 agent_think_s: float = 0.4, record: bool = False, max_events: int = 8) -> None:
+                 turn_detector: str | None = None, simulate_agent: bool = False,
+                 agent_speech_s: float = 4.0, agent_think_s: float = 0.4, record: bool = False,
+                 max_events: int = 8) -> None:
         self.source = source
         self.engine = TurnEngine(sample_rate=source.sample_rate, vad=vad, options=options,
-                                 model_path=model_path, keep_window_log=True)
+                                 model_path=model_path, turn_detector=turn_detector,
+                                 eot_executor="thread" if source.live else "inline",
+                                 keep_window_log=True)
         self.agent = (SimulatedAgent(self.engine, speech_s=agent_speech_s,
                                      think_s=agent_think_s) if simulate_agent else None)
         self.events: list[Event] = []
@@ -618,19 +630,15 @@ class MicSession:
         Parameters
         ----------
         let_agent_finish : bool
-            First run the clock (no audio) to the scheduled end of the simulated agent's reply,
-            as :mod:`turnengine.replay` does after a file.
+            First run the clock (no audio) to the scheduled end of the simulated agent's reply
+            and let an open end-of-turn decision resolve, as a replay does after a file
+            (:func:`turnengine.replay.run_out`).
         """
         if self._report is not None:
             return self._report
-        engine = self.engine
         if let_agent_finish:
-            for _ in range(1000):  # bounded: every pass runs at least one action
-                if engine.next_action_time is None:
-                    break
-                wait = max(0.0, engine.next_action_time - engine.decision_time)
-                self._collect(engine.advance(wait + 0.5 / engine.model_rate))
-        self._report = engine.close()
+            self._collect(run_out(self.engine))
+        self._report = self.engine.close()
         return self._report
 
     def summary(self) -> MicSummary:

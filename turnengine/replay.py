@@ -149,25 +149,43 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
             lag = (i + piece.shape[0]) / audio.sample_rate - (time.perf_counter() - wall0)
             if lag > 0:
                 time.sleep(lag)
-    # Host actions still scheduled after the audio (a resumed agent speech that ends later):
-    # let the clock run to them with no audio, as a live call would.
+    produced = run_out(engine)
+    if produced:
+        events += produced
+        if on_events is not None:
+            on_events(produced)
+    report = engine.close()
+    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
+
+
+def run_out(engine: TurnEngine, model_timeout_s: float = 30.0) -> list[Event]:
+    """After the last audio: let the clock run on, with no audio, as a live call would.
+
+    Runs host actions still scheduled (a resumed agent speech that ends later), waits for an
+    end-of-turn model answer still in flight, then lets open decisions (a model-chosen
+    ``max_endpointing_delay``, a false-interruption timeout) resolve.
+
+    Parameters
+    ----------
+    engine : TurnEngine
+        An open engine whose audio has all been pushed.
+    model_timeout_s : float
+        How long to wait for a worker-thread model answer.
+
+    Returns
+    -------
+    list of Event
+        The events this produced, in order.
+    """
+    events: list[Event] = []
     for _ in range(100_000):  # bounded: every pass runs at least one action
         if engine.next_action_time is None:
             break
         wait = max(0.0, engine.next_action_time - engine.decision_time)
-        produced = engine.advance(wait + 0.5 / engine.model_rate)
-        if produced:
-            events += produced
-            if on_events is not None:
-                on_events(produced)
-    # Decisions still open after the tail (a long model-chosen delay, a false-interruption
-    # timeout): let the clock run on until they resolve, as a live call would.
+        events += engine.advance(wait + 0.5 / engine.model_rate)
+    engine.wait_for_model(model_timeout_s)
+    options = engine.options
     longest = max(options.max_endpointing_delay, options.false_interruption_timeout or 0.0)
     if engine.decision_pending:
-        produced = engine.advance(longest)
-        if produced:
-            events += produced
-            if on_events is not None:
-                on_events(produced)
-    report = engine.close()
-    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
+        events += engine.advance(longest)
+    return events
