@@ -66,6 +66,7 @@ cdef struct TimerState:
     int64_t last_speaking         # back-dated end of the last speech, < 0 before any
     int64_t speech_start          # back-dated start of the current/last speech
     int64_t last_voiced           # end of the last window the VAD called speech
+    int64_t committed_at          # clock of the last commit(); its speech is not a turn again
     int utterance_counts          # the current utterance belongs to a user turn
     int turn_open                 # user speech not yet committed as a turn
     int interrupted               # the current utterance already interrupted the agent
@@ -144,7 +145,9 @@ cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* 
 cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out) noexcept nogil:
     s.user_state = US_LISTENING
     s.last_speaking = end
-    if s.utterance_counts:
+    if s.utterance_counts and s.last_voiced > s.committed_at:
+        # (an utterance the host committed while the VAD still said speaking, with no voice
+        # after the commit, was already that turn)
         s.turn_open = 1
     if s.interrupt_pending and s.false_int_timeout >= 0:
         s.false_int_deadline = end + s.false_int_timeout
@@ -367,6 +370,7 @@ cdef class Timers:
         self.s.last_speaking = -1
         self.s.speech_start = -1
         self.s.last_voiced = -1
+        self.s.committed_at = -1
         self.s.utterance_counts = 0
         self.s.turn_open = 0
         self.s.interrupted = 0
@@ -780,6 +784,10 @@ cdef class Timers:
     def commit(self):
         """Commit the user turn now (``commit_user_turn``): cancel the pending endpoint decision.
 
+        The speech committed is not a turn again: if the VAD still says speaking (its hangover)
+        and no voice comes after the commit, the end of that speech opens no turn.  A model
+        question in flight is settled (``awaiting_model`` becomes False).
+
         Returns
         -------
         int
@@ -790,4 +798,7 @@ cdef class Timers:
         self.s.final_pending = 0
         self.s.interrupt_pending = 0
         self.s.false_int_deadline = -1
+        self.s.committed_at = self.s.now
+        if self.s.predicted and self.s.model_delay < 0:
+            self.s.model_delay = 0  # the commit settled the question: an answer is not awaited
         return self.s.last_speaking

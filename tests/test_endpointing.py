@@ -251,3 +251,63 @@ def test_run_out_waits_for_a_worker_answer_still_in_flight():
     assert turn.reason == "model_unlikely" and turn.endpointing_delay == pytest.approx(3.0)
     assert turn.stream_time > end + 2.0 and not engine.decision_pending
     engine.close()
+
+
+def test_a_commit_during_the_vad_hangover_is_the_turn_not_one_more():
+    # The host commits 0.25 s after the words, while the VAD still says speaking: the end of
+    # that same speech must not open a second (empty) turn.
+    engine = TurnEngine()
+    engine.push_audio(np.concatenate([SPEECH, silence(0.25)]))
+    assert engine.user_state == "speaking"
+    (manual,) = turns(engine.commit_user_turn())
+    assert manual.reason == "manual"
+    later = engine.push_audio(silence(3.0))
+    assert engine.user_state == "listening" and turns(later) == []
+
+
+def test_speech_that_goes_on_after_a_commit_is_a_new_turn():
+    engine = TurnEngine()
+    engine.push_audio(SPEECH[: SR])  # mid-sentence
+    assert engine.user_state == "speaking"
+    assert len(turns(engine.commit_user_turn())) == 1
+    (turn,) = turns(engine.push_audio(np.concatenate([SPEECH[SR:], silence(2.0)])))
+    assert turn.reason == "no_model"
+
+
+def test_a_commit_settles_the_question_in_flight():
+    gate = threading.Event()
+    model = ScriptedModel(0.1, gate=gate)
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
+    engine.push_audio(np.concatenate([SPEECH, silence(0.6)]))
+    assert engine._timers.awaiting_model and engine.decision_pending
+    (manual,) = turns(engine.commit_user_turn())
+    assert manual.eot_probability is None
+    assert not engine.decision_pending  # nothing left to wait for
+    gate.set()
+    assert engine.wait_for_model(5)
+    engine.push_audio(silence(0.1))  # the late answer is dropped here
+    engine.push_transcript("and one more thing", is_final=True)
+    (late,) = turns(engine.commit_user_turn())
+    assert late.reason == "manual" and late.eot_probability is None
+    engine.close()
+
+
+def test_run_out_picks_up_the_answer_before_running_later_actions():
+    from turnengine.replay import run_out
+
+    gate = threading.Event()
+    model = ScriptedModel(0.9, gate=gate)
+    engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
+    engine.push_audio(np.concatenate([SPEECH, silence(0.7)]))
+    end_of_audio = engine.decision_time
+    ran = []
+    engine.schedule(end_of_audio + 5.0, lambda e: ran.append(e.decision_time))
+    # The turn's own outcome schedules more: it runs too.
+    engine.on("user_turn_completed",
+              lambda ev: engine.schedule(ev.stream_time + 1.0, lambda e: ran.append("reply")))
+    threading.Timer(0.2, gate.set).start()
+    (turn,) = turns(run_out(engine))
+    assert turn.reason == "model_likely"
+    assert turn.stream_time == pytest.approx(end_of_audio, abs=WINDOW)  # not 5 s later
+    assert ran == ["reply", pytest.approx(end_of_audio + 5.0, abs=1e-3)]
+    engine.close()

@@ -334,4 +334,7 @@ def test_cli_mic_with_the_smart_turn_model_on_fake_input(capsys):
     assert main(["mic", "--fake-input", str(A03), "--turn-detector", "smart-turn"]) == 0
     out = capsys.readouterr().out
     assert "reason=model_likely" in out and "# user turns: 1" in out
-    assert "end_of_utterance_delay mean 0.576s" in out
+    import re
+
+    mean = float(re.search(r"end_of_utterance_delay mean ([0-9.]+)s", out).group(1))
+    assert mean < 1.0  # at the VAD end (0.55 s hangover), not ~2 s later at the file's end

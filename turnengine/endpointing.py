@@ -220,9 +220,10 @@ class EndOfTurn:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the pending worker answer is ready; the engine applies it at its next
         ``push_audio``/``advance``.  Returns False on timeout."""
-        if self._pending is None:
+        pending = self._pending  # read once: push_audio may clear it on another thread
+        if pending is None:
             return True
-        done, _ = concurrent.futures.wait([self._pending[1]], timeout=timeout)
+        done, _ = concurrent.futures.wait([pending[1]], timeout=timeout)
         return bool(done)
 
     def fixed_decision(self) -> Decision:

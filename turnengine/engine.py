@@ -1138,6 +1138,13 @@ class TurnEngine:
             ``user_turn_completed`` (``reason="manual"``), its ``EOUMetrics`` and
             ``conversation_item_added``, unless there was no user speech and no transcript since
             the last turn (then nothing).
+
+        Notes
+        -----
+        The committed speech is not a turn again: when the VAD still says speaking (its
+        hangover) and no voice follows, its end opens no second turn; voice after the commit
+        is a new turn.  An end-of-turn model question in flight is settled (a late answer is
+        dropped); ``eot_probability`` is reported only when the model answered this pause.
         """
         self._check_open()
         out: list[Event] = []

@@ -8,6 +8,7 @@ last utterance and its turn are decided as they would be live.  With a scenario,
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from .events import Event
 from .options import TurnEngineOptions
 from .report import SessionReport
 from .scenario import Scenario, ScenarioPlayer
+
+logger = logging.getLogger("turnengine")
 
 
 def default_tail_s(options: TurnEngineOptions) -> float:
@@ -161,9 +164,11 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
 def run_out(engine: TurnEngine, model_timeout_s: float = 30.0) -> list[Event]:
     """After the last audio: let the clock run on, with no audio, as a live call would.
 
-    Runs host actions still scheduled (a resumed agent speech that ends later), waits for an
-    end-of-turn model answer still in flight, then lets open decisions (a model-chosen
-    ``max_endpointing_delay``, a false-interruption timeout) resolve.
+    Until nothing is left: picks up an end-of-turn model answer still in flight (worker
+    thread) before the clock moves, runs host actions still scheduled (a resumed agent speech
+    that ends later, a simulated agent's reply) and lets open decisions (a model-chosen
+    ``max_endpointing_delay``, a false-interruption timeout) resolve.  Logs a warning and stops
+    if the model does not answer within ``model_timeout_s``.
 
     Parameters
     ----------
@@ -178,14 +183,24 @@ def run_out(engine: TurnEngine, model_timeout_s: float = 30.0) -> list[Event]:
         The events this produced, in order.
     """
     events: list[Event] = []
-    for _ in range(100_000):  # bounded: every pass runs at least one action
-        if engine.next_action_time is None:
-            break
-        wait = max(0.0, engine.next_action_time - engine.decision_time)
-        events += engine.advance(wait + 0.5 / engine.model_rate)
-    engine.wait_for_model(model_timeout_s)
     options = engine.options
     longest = max(options.max_endpointing_delay, options.false_interruption_timeout or 0.0)
-    if engine.decision_pending:
-        events += engine.advance(longest)
+    for _ in range(100_000):  # bounded: every pass runs an action or settles a decision
+        # A worker-thread answer lands at the clock where it is picked up: pick it up before
+        # the clock moves on.
+        if not engine.wait_for_model(model_timeout_s):
+            logger.warning("the end-of-turn model did not answer within %.1f s; the open turn "
+                           "is left undecided", model_timeout_s)
+            break
+        if engine.next_action_time is not None:
+            wait = max(0.0, engine.next_action_time - engine.decision_time)
+            step = min(wait + 0.5 / engine.model_rate, longest) if engine.decision_pending \
+                else wait + 0.5 / engine.model_rate
+            events += engine.advance(step)
+        elif engine.decision_pending:
+            # Decisions still open (a model-chosen delay, a false-interruption timeout): their
+            # outcome may schedule more host actions (a simulated agent's reply), so loop.
+            events += engine.advance(longest)
+        else:
+            break
     return events

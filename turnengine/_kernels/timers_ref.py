@@ -54,6 +54,7 @@ class Timers:
         self._last_speaking = -1
         self._speech_start = -1
         self._last_voiced = -1
+        self._committed_at = -1
         self._utterance_counts = False
         self._turn_open = False
         self._interrupted = False
@@ -131,7 +132,7 @@ class Timers:
     def _user_end(self, t: int, end: int) -> None:
         self._user = UserState.LISTENING
         self._last_speaking = end
-        if self._utterance_counts:
+        if self._utterance_counts and self._last_voiced > self._committed_at:
             self._turn_open = True
         if self._interrupt_pending and self._fi_timeout >= 0:
             self._fi_deadline = end + self._fi_timeout
@@ -380,4 +381,7 @@ class Timers:
         self._final_pending = False
         self._interrupt_pending = False
         self._fi_deadline = -1
+        self._committed_at = self._now
+        if self._predicted and self._model_delay < 0:
+            self._model_delay = 0
         return self._last_speaking
