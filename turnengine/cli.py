@@ -129,6 +129,19 @@ def scenario_options(args: argparse.Namespace, scenario: Any) -> TurnEngineOptio
         raise CLIError(str(exc), EXIT_USAGE) from None
 
 
+def load_scenario(args: argparse.Namespace) -> tuple[Any, TurnEngineOptions]:
+    """``--scenario`` (or None) and the engine options: its options with the flags on top."""
+    from .scenario import Scenario
+
+    scenario = None
+    if args.scenario:
+        try:
+            scenario = Scenario.load(args.scenario)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CLIError(str(exc)) from None
+    return scenario, scenario_options(args, scenario)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="turnengine",
@@ -360,19 +373,12 @@ def _long_run_progress(path: Path, args: argparse.Namespace) -> _StderrProgress 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .replay import replay_file
-    from .scenario import Scenario
 
     options_from_args(args)  # one-line errors for bad flag values
     report_path = writable_output(args.report, "report")
     path = Path(args.file) if args.file else bundled_clip()
     out = sys.stdout
-    scenario = None
-    if args.scenario:
-        try:
-            scenario = Scenario.load(args.scenario)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CLIError(str(exc)) from None
-    options = scenario_options(args, scenario)
+    scenario, options = load_scenario(args)
 
     def show(events: list[Any]) -> None:
         for ev in events:
@@ -539,19 +545,12 @@ def cmd_mic(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from .plot import plot_file
-    from .scenario import Scenario
 
     options_from_args(args)
     path = Path(args.file) if args.file else bundled_clip()
     out = writable_output(args.output or path.stem + ".png", "plot", ".png")
     assert out is not None
-    scenario = None
-    if args.scenario:
-        try:
-            scenario = Scenario.load(args.scenario)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CLIError(str(exc)) from None
-    options = scenario_options(args, scenario)
+    scenario, options = load_scenario(args)
     labels: str | bool = False if args.no_labels else (args.labels or True)
     try:
         result = plot_file(path, out=out, scenario=scenario,

@@ -194,9 +194,7 @@ def run_out(engine: TurnEngine, model_timeout_s: float = 30.0) -> list[Event]:
             break
         if engine.next_action_time is not None:
             wait = max(0.0, engine.next_action_time - engine.decision_time)
-            step = min(wait + 0.5 / engine.model_rate, longest) if engine.decision_pending \
-                else wait + 0.5 / engine.model_rate
-            events += engine.advance(step)
+            events += engine.advance(wait + 0.5 / engine.model_rate)  # deadlines fire on time
         elif engine.decision_pending:
             # Decisions still open (a model-chosen delay, a false-interruption timeout): their
             # outcome may schedule more host actions (a simulated agent's reply), so loop.
