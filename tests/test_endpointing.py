@@ -101,9 +101,9 @@ def test_worker_thread_answers_without_stalling_push_audio():
     events = []
     for i in range(0, len(pcm), 320):
         events += engine.push_audio(pcm[i:i + 320])  # the model is blocked: no turn yet
-    assert turns(events) == [] and engine._timers.awaiting_model
+    assert turns(events) == [] and engine.awaiting_model
     gate.set()
-    assert engine._eot.wait(5)
+    assert engine.wait_for_model(5)
     late = engine.push_audio(silence(0.1))  # the answer is applied at the next push
     (turn,) = turns(events + late)
     assert turn.reason == "model_likely"
@@ -168,7 +168,7 @@ def test_backchannels_and_interruptions_do_not_feed_dynamic_mode():
     engine.agent_started_speaking()
     word = PCM[int(0.10 * SR):int(0.42 * SR)]
     engine.push_audio(np.concatenate([silence(1), word, silence(1.0), word, silence(1.0)]))
-    assert engine._eot.min_delay == 0.5
+    assert engine.endpointing_delay == 0.5
 
 
 def test_replay_with_the_real_model_is_deterministic():
@@ -212,11 +212,11 @@ def test_a_late_worker_answer_for_a_finished_pause_is_dropped():
     model = ScriptedModel(0.1, gate=gate)
     engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
     engine.push_audio(np.concatenate([SPEECH, silence(0.3)]))  # asked, answer held back
-    assert engine._timers.awaiting_model
+    assert engine.awaiting_model
     engine.push_audio(SPEECH[: SR // 2])  # the user goes on before the answer
-    assert engine.user_state == "speaking" and not engine._timers.awaiting_model
+    assert engine.user_state == "speaking" and not engine.awaiting_model
     gate.set()
-    assert engine._eot.wait(5)
+    assert engine.wait_for_model(5)
     engine.push_audio(SPEECH[SR // 2: SR])  # the late answer is polled here and dropped
     (turn,) = turns(engine.commit_user_turn())
     assert turn.reason == "manual" and turn.eot_probability is None
@@ -226,7 +226,7 @@ def test_a_late_worker_answer_for_a_finished_pause_is_dropped():
 def test_a_typed_turn_during_a_pause_leaves_the_voice_decision_alone():
     model = ScriptedModel(0.1)
     engine, events = run(np.concatenate([SPEECH, silence(1.0)]), model)
-    assert engine._timers.model_answered and turns(events) == []
+    assert not engine.awaiting_model and engine.decision_pending and turns(events) == []
     (typed,) = turns(engine.push_text_input("one more thing"))
     assert typed.reason == "text" and typed.eot_probability is None
     assert typed.endpointing_delay == 0.0
@@ -279,7 +279,7 @@ def test_a_commit_settles_the_question_in_flight():
     model = ScriptedModel(0.1, gate=gate)
     engine = TurnEngine(turn_detector="smart-turn", eot_model=model, eot_executor="thread")
     engine.push_audio(np.concatenate([SPEECH, silence(0.6)]))
-    assert engine._timers.awaiting_model and engine.decision_pending
+    assert engine.awaiting_model and engine.decision_pending
     (manual,) = turns(engine.commit_user_turn())
     assert manual.eot_probability is None
     assert not engine.decision_pending  # nothing left to wait for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -24,8 +25,8 @@ def replay(engine: TurnEngine, pcm: np.ndarray, chunk: int, tail_s: float = 0.0)
 
 
 def state_of(engine: TurnEngine) -> tuple:
-    return (engine.stream_time, engine.user_state, engine.agent_state, engine._pending,
-            engine._intake.consumed, engine._timers.now, len(engine._history))
+    return (engine.stream_time, engine.decision_time, engine.user_state, engine.agent_state,
+            engine.decision_pending, engine.next_action_time)
 
 
 def test_turns_on_a_real_dialogue(reference, clip_dialogue):
@@ -323,8 +324,8 @@ def test_audio_stall_watchdog_closes_an_open_speaking_state(clip_a03, reference)
     speech = pcm[: int(2.0 * rate)]  # cut mid-utterance: the VAD alone would never end it
     engine = TurnEngine(sample_rate=rate, audio_stall_watchdog=True, audio_stall_timeout=2.0)
     engine.push_audio(speech)
+    t_push = time.monotonic()  # the engine noted the audio's arrival just before
     assert engine.user_state == "speaking"
-    t_push = engine._last_audio_wall
     assert engine.check_audio_stall(now=t_push + 1.0) == []  # not stalled long enough
     events = engine.check_audio_stall(now=t_push + 2.5)
     change = [e for e in events if e.type == "user_state_changed"]

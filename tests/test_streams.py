@@ -70,14 +70,14 @@ def test_ragged_chunks_and_skipped_streams():
 def test_bad_input_leaves_every_stream_unchanged():
     group = TurnEngineGroup(2)
     group.push_audio(np.zeros((2, 1000), np.int16))
-    before = [(e.stream_time, e._pending) for e in group]
+    before = [(e.stream_time, e.decision_time) for e in group]
     with pytest.raises(ValueError, match="shape"):
         group.push_audio(np.zeros((3, 100), np.int16))
     with pytest.raises(ValueError, match="NaN"):
         group.push_audio([np.zeros(100, np.float32), np.array([np.nan] * 100, np.float32)])
     with pytest.raises(ValueError, match="2 chunks"):
         group.push_audio([np.zeros(10, np.int16)])
-    assert [(e.stream_time, e._pending) for e in group] == before
+    assert [(e.stream_time, e.decision_time) for e in group] == before
     with pytest.raises(ValueError):
         TurnEngineGroup(0)
     with pytest.raises(RuntimeError, match="through the group"):
@@ -99,5 +99,5 @@ def test_host_calls_per_stream():
 
 def test_group_shares_one_end_of_turn_model():
     group = TurnEngineGroup(3, turn_detector="smart-turn", eot_executor="inline")
-    models = {id(engine._eot.model) for engine in group}
-    assert len(models) == 1 and group[0]._eot.model is not None
+    models = {id(engine.eot_model) for engine in group}
+    assert len(models) == 1 and group[0].eot_model is not None

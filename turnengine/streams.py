@@ -162,7 +162,7 @@ class TurnEngineGroup:
         n_win = np.zeros(n, dtype=np.int64)
         for i, (engine, f) in enumerate(zip(self.engines, frames, strict=True)):
             if f is not None:
-                n_win[i] = engine._intake_frames(f)
+                n_win[i] = engine._pipe.intake(f)
         per_window_s = 0.0
         probs = None
         if self._batch is not None and n_win.any():
@@ -187,7 +187,7 @@ class TurnEngineGroup:
         for i, engine in enumerate(self.engines):
             k = int(n_win[i])
             if k:
-                windows[i, :k * w] = engine._ready_windows(k)
+                windows[i, :k * w] = engine._pipe.windows(k)
         t0 = time.perf_counter()
         if (n_win == most).all():
             self._batch.process_many(np.ascontiguousarray(windows), probs)

@@ -1,0 +1,187 @@
+"""The per-stream kernel pipeline: intake -> VAD -> hysteresis -> timers, codes out.
+
+One :class:`Pipeline` per stream owns the compiled kernels, the buffer of model-rate samples
+awaiting a whole VAD window and the per-window scratch arrays the kernels are bound to.  It
+knows nothing of events: each timers step leaves ``(code, sample, aux)`` triples that the
+driver hands to the session.  Every time is an int64 sample count on the engine clock.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import _kernels
+from .._kernels.codes import AgentState, TurnDetection
+from ..options import TurnEngineOptions, seconds_to_samples, seconds_to_windows
+from ..vad import VADBackend, load_vad
+
+Fired = list[tuple[int, int, int]]
+
+
+def _samples_or_off(seconds: float | None, rate: int) -> int:
+    return -1 if seconds is None else seconds_to_samples(seconds, rate)
+
+
+def resolve_vad(vad: object, model_rate: int, sample_rate: int,
+                model_path: str | None) -> VADBackend:
+    """A backend at ``model_rate`` from a name or a backend object.
+
+    Raises
+    ------
+    TypeError
+        ``vad`` is neither a name nor a :class:`~turnengine.vad.VADBackend`.
+    ValueError
+        A backend object at another rate, or an unknown name.
+    """
+    if isinstance(vad, VADBackend):
+        if vad.sample_rate_hz != model_rate:
+            raise ValueError(f"VAD backend runs at {vad.sample_rate_hz} Hz but audio at "
+                             f"{sample_rate} Hz is processed at {model_rate} Hz")
+        return vad
+    if isinstance(vad, str):
+        return load_vad(vad, model_rate, model_path)
+    raise TypeError(f"expected a VAD backend name or VADBackend, got {type(vad).__name__}")
+
+
+class Pipeline:
+    """Kernels, buffers and cursors of one stream.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Rate of the pushed audio (already checked).
+    vad : str or VADBackend
+        As :class:`~turnengine.TurnEngine`.
+    model_path : str, optional
+        A ``silero_vad.onnx`` to use instead of the packaged one.
+    options : TurnEngineOptions
+    predict_after : int
+        Silence (model-rate samples) after which the timers ask the end-of-turn model; -1 off.
+    """
+
+    def __init__(self, sample_rate: int, vad: object, model_path: str | None,
+                 options: TurnEngineOptions, predict_after: int) -> None:
+        pcm = _kernels.load("pcm")
+        self.intake_kernel = pcm.Intake(sample_rate)
+        self._window_rms = pcm.window_rms
+        self.model_rate = int(self.intake_kernel.output_rate_hz)
+        self.vad = resolve_vad(vad, self.model_rate, sample_rate, model_path)
+        self.window_size = w = int(self.vad.window_size)
+        self.min_volume = options.min_volume
+        self.hysteresis = self._build_hysteresis(options)
+        self._timers_mod = _kernels.load("timers")
+        self.timers = self._build_timers(options, predict_after)
+        self.buf = np.zeros(4 * w, dtype=np.float32)
+        self.pending = 0
+        self.capacity = 0
+        self._alloc_scratch(64)
+
+    def _build_hysteresis(self, o: TurnEngineOptions) -> Any:
+        window_s = self.window_size / self.model_rate
+        return _kernels.load("hysteresis").Hysteresis(
+            self.window_size, o.activation_threshold, o.effective_deactivation_threshold,
+            seconds_to_windows(o.min_speech_duration, window_s),
+            seconds_to_windows(o.min_silence_duration, window_s),
+            o.smoothing_alpha, o.min_volume)
+
+    def _build_timers(self, o: TurnEngineOptions, predict_after: int) -> Any:
+        sr = self.model_rate
+        mode = TurnDetection[o.turn_detection.upper()]
+        return self._timers_mod.Timers(
+            self.window_size, seconds_to_samples(o.min_endpointing_delay, sr),
+            seconds_to_samples(o.min_interruption_duration, sr),
+            _samples_or_off(o.user_away_timeout, sr), int(mode),
+            o.allow_interruptions, o.min_interruption_words,
+            _samples_or_off(o.aec_warmup_duration, sr),
+            _samples_or_off(o.false_interruption_timeout, sr),
+            o.resume_false_interruption,
+            predict_after if mode is TurnDetection.VAD else -1)
+
+    def _alloc_scratch(self, n_windows: int) -> None:
+        n = max(n_windows, 2 * self.capacity)
+        self.probs = np.zeros(n, dtype=np.float32)
+        self.smoothed = np.zeros(n, dtype=np.float32)
+        self.rms = np.zeros(n, dtype=np.float32)
+        self.flags = np.zeros(n, dtype=np.uint8)
+        self._h_code = np.zeros(n, dtype=np.int32)
+        self._h_sample = np.zeros(n, dtype=np.int64)
+        self.h_aux = np.zeros(n, dtype=np.int64)
+        m = self._timers_mod.MAX_EVENTS_PER_WINDOW * n
+        self.t_code = np.zeros(m, dtype=np.int32)
+        self.t_sample = np.zeros(m, dtype=np.int64)
+        self.t_aux = np.zeros(m, dtype=np.int64)
+        self.capacity = n
+        # Bound once, so each chunk's kernel calls pass only counts (no buffer acquisition).
+        self.hysteresis.bind(self.probs, self.rms, self.flags, self.smoothed, self._h_code,
+                             self._h_sample, self.h_aux)
+        self.timers.bind(self.flags, self.h_aux, self.t_code, self.t_sample, self.t_aux)
+
+    # -- clock ------------------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        """Engine clock (model-rate samples): the end of the last complete window, plus advance."""
+        return int(self.timers.now)
+
+    # -- intake -----------------------------------------------------------------------------------
+    def intake(self, frames: np.ndarray) -> int:
+        """Resample ``frames`` into the window buffer; return the whole windows now ready."""
+        need = self.pending + int(self.intake_kernel.max_output(frames.shape[0]))
+        if need > self.buf.shape[0]:
+            grown = np.zeros(max(need, 2 * self.buf.shape[0]), dtype=np.float32)
+            grown[: self.pending] = self.buf[: self.pending]
+            self.buf = grown
+        self.pending += int(self.intake_kernel.process(frames, self.buf[self.pending:]))
+        return self.pending // self.window_size
+
+    def windows(self, n_win: int) -> np.ndarray:
+        """The samples of the first ``n_win`` ready windows, shape (n_win * window_size,)."""
+        return self.buf[: n_win * self.window_size]
+
+    def consume(self, n_win: int) -> None:
+        """Drop the first ``n_win`` windows from the buffer (they went through the kernels)."""
+        used = n_win * self.window_size
+        rest = self.pending - used
+        if rest:
+            self.buf[:rest] = self.buf[used:self.pending]
+        self.pending = rest
+
+    # -- per-window kernels -----------------------------------------------------------------------
+    def classify(self, n_win: int, given: np.ndarray | None) -> tuple[int, float]:
+        """VAD (unless ``given`` probabilities came from a batch) and hysteresis over the ready
+        windows; returns (hysteresis codes written, inference seconds)."""
+        if n_win > self.capacity:
+            self._alloc_scratch(n_win)
+        samples = self.windows(n_win)
+        probs = self.probs[:n_win]
+        infer_s = 0.0
+        if given is None:
+            t0 = time.perf_counter()
+            self.vad.process(samples, probs)
+            infer_s = time.perf_counter() - t0
+        else:
+            probs[:] = given
+        if self.min_volume > 0:
+            self._window_rms(samples, self.window_size, self.rms)
+        return int(self.hysteresis.step(n_win, self.timers.now)), infer_s
+
+    def step(self, first: int, limit: int, first_h: int, n_h: int,
+             start: int) -> tuple[int, int, int]:
+        """Timers over windows ``first ..`` (at most ``limit``), stopping after a window that
+        emits; returns (codes written, windows used, hysteresis codes used)."""
+        n_t, used, used_h = self.timers.step(first, limit, first_h, n_h, start)
+        return int(n_t), int(used), int(used_h)
+
+    def codes(self, n: int) -> Fired:
+        """The ``n`` (code, sample, aux) triples the last :meth:`step` wrote."""
+        return [(int(self.t_code[j]), int(self.t_sample[j]), int(self.t_aux[j]))
+                for j in range(n)]
+
+    # -- host commands to the timers --------------------------------------------------------------
+    def set_agent_state(self, state: AgentState, interruptible: bool) -> Fired:
+        return list(self.timers.set_agent_state(int(state), interruptible))
+
+    def advance(self, n_samples: int) -> Fired:
+        return list(self.timers.advance(n_samples))
