@@ -304,3 +304,49 @@ cdef class Hysteresis:
             n_ev = _process(&self.s, &self._probs[0], rms_p, n, start_sample, &self._flags[0],
                             &self._smoothed[0], &self._code[0], &self._sample[0], &self._aux[0])
         return n_ev
+
+
+def step_many(list hysts, const int64_t[::1] n_win, const int64_t[::1] start_sample,
+              int64_t[::1] n_events_out):
+    """:meth:`Hysteresis.step` for many streams in one call (``TurnEngineGroup``).
+
+    Parameters
+    ----------
+    hysts : list of Hysteresis, length n_streams
+        Each bound to its own scratch arrays.
+    n_win : ndarray of int64, shape (n_streams,)
+        Windows to run per stream (0 skips it).
+    start_sample : ndarray of int64, shape (n_streams,)
+        Each stream's clock at the start of its first window.
+    n_events_out : ndarray of int64, shape (n_streams,)
+        Receives each stream's event count (as ``step`` returns it).
+
+    Raises
+    ------
+    TypeError
+        An entry of ``hysts`` is not a :class:`Hysteresis`.
+    ValueError
+        Mismatched lengths, or a stream not bound or asked for more windows than bound
+        (checked for every stream first: nothing changes).
+    """
+    cdef Py_ssize_t n = len(hysts), i
+    cdef Hysteresis h
+    cdef const float* rms_p
+    if n_win.shape[0] != n or start_sample.shape[0] != n or n_events_out.shape[0] != n:
+        raise ValueError(f"expected n_win, start_sample and n_events_out for {n} streams, got "
+                         f"{n_win.shape[0]}, {start_sample.shape[0]} and "
+                         f"{n_events_out.shape[0]}")
+    for i in range(n):
+        h = <Hysteresis?>hysts[i]
+        if n_win[i] and (h._cap < 0 or n_win[i] < 0 or n_win[i] > h._cap):
+            raise ValueError(f"stream {i}: expected bound arrays and 0 <= n <= {h._cap}, got "
+                             f"{n_win[i]}")
+    for i in range(n):
+        h = <Hysteresis>hysts[i]
+        if n_win[i] == 0:
+            n_events_out[i] = 0
+            continue
+        rms_p = &h._rms[0] if h.s.min_volume > 0.0 else NULL
+        n_events_out[i] = _process(&h.s, &h._probs[0], rms_p, n_win[i], start_sample[i],
+                                   &h._flags[0], &h._smoothed[0], &h._code[0], &h._sample[0],
+                                   &h._aux[0])

@@ -504,3 +504,61 @@ def window_rms(samples, window, out):
     with nogil:
         _window_rms(&sv[0], n_win, win, 1.0 / win, &ov[0])
     return n_win
+
+
+def intake_many(list intakes, const int16_t[:, ::1] frames, float[:, ::1] out,
+                int64_t[::1] pending, const int64_t[::1] consumed):
+    """Many streams' mono int16 chunks into their rows of one buffer (``TurnEngineGroup``).
+
+    For each stream ``i``: drop the first ``consumed[i]`` samples of ``out[i, :pending[i]]``
+    (the windows that went through the kernels), then run ``intakes[i]`` on ``frames[i]``,
+    append its output at ``out[i, pending[i]:]`` and add the count to ``pending[i]``.  The same
+    results as one :meth:`Intake.process` per stream, in one call.
+
+    Parameters
+    ----------
+    intakes : list of Intake, length n_streams
+    frames : ndarray of int16, shape (n_streams, n_frames)
+        One mono chunk per stream, at each intake's input rate; ``n_frames >= 1``.
+    out : ndarray of float32, shape (n_streams, capacity)
+        Per-stream sample buffers (model rate).
+    pending : ndarray of int64, shape (n_streams,)
+        Samples held in each row; updated.
+    consumed : ndarray of int64, shape (n_streams,)
+        Samples to drop from the front of each row first, each in ``[0, pending[i]]``.
+
+    Raises
+    ------
+    TypeError
+        An entry of ``intakes`` is not an :class:`Intake`.
+    ValueError
+        Mismatched lengths, ``n_frames < 1``, ``consumed`` outside ``[0, pending]``, or a row
+        too short for what it must hold (checked for every stream first: nothing changes).
+    """
+    cdef Py_ssize_t n = len(intakes), i, m = frames.shape[1], cap = out.shape[1]
+    cdef int64_t keep, drop
+    cdef Py_ssize_t bad = -1
+    cdef Intake it
+    if (frames.shape[0] != n or out.shape[0] != n or pending.shape[0] != n
+            or consumed.shape[0] != n):
+        raise ValueError(f"expected frames, out, pending and consumed for {n} streams, got "
+                         f"{frames.shape[0]}, {out.shape[0]}, {pending.shape[0]} and "
+                         f"{consumed.shape[0]}")
+    if m < 1:
+        raise ValueError("expected at least one frame per stream, got 0")
+    for i in range(n):
+        it = <Intake?>intakes[i]
+        if not 0 <= consumed[i] <= pending[i]:
+            raise ValueError(f"stream {i}: expected 0 <= consumed <= {pending[i]}, got "
+                             f"{consumed[i]}")
+        if pending[i] - consumed[i] + _max_output(&it.s, m) > cap:
+            raise ValueError(f"stream {i}: expected a row of length >= "
+                             f"{pending[i] - consumed[i] + _max_output(&it.s, m)}, got {cap}")
+    for i in range(n):
+        it = <Intake>intakes[i]
+        drop = consumed[i]
+        keep = pending[i] - drop
+        if drop and keep:
+            memmove(&out[i, 0], &out[i, drop], keep * sizeof(float))
+        pending[i] = keep + _process_any(&it.s, True, &frames[i, 0], m, 1, 1.0 / 32768.0,
+                                         &out[i, keep], cap - keep, &bad)

@@ -802,3 +802,74 @@ cdef class Timers:
         if self.s.predicted and self.s.model_delay < 0:
             self.s.model_delay = 0  # the commit settled the question: an answer is not awaited
         return self.s.last_speaking
+
+
+def clocks(list timers, int64_t[::1] out):
+    """Each stream's clock (:attr:`Timers.now`) into ``out`` (int64, shape (n_streams,))."""
+    cdef Py_ssize_t n = len(timers), i
+    if out.shape[0] != n:
+        raise ValueError(f"expected out for {n} streams, got {out.shape[0]}")
+    for i in range(n):
+        out[i] = (<Timers?>timers[i]).s.now
+
+
+def step_many(list timers, const int64_t[::1] n_win, const int64_t[::1] n_hyst,
+              int64_t[::1] n_events_out, int64_t[::1] used_out, int64_t[::1] hyst_used_out):
+    """:meth:`Timers.step` from window 0 at each stream's clock, for many streams in one call.
+
+    Each stream stops after its first window that emits, as ``step`` does; the caller hands
+    those events on and steps that stream on alone.
+
+    Parameters
+    ----------
+    timers : list of Timers, length n_streams
+        Each bound to its own arrays.
+    n_win, n_hyst : ndarray of int64, shape (n_streams,)
+        Windows to run (0 skips the stream) and the hysteresis events they hold.
+    n_events_out, used_out, hyst_used_out : ndarray of int64, shape (n_streams,)
+        Receive what ``step`` returns: events written, windows used, hysteresis events used.
+
+    Raises
+    ------
+    TypeError
+        An entry of ``timers`` is not a :class:`Timers`.
+    ValueError
+        Mismatched lengths, a stream not bound or asked for more windows than bound, or START/
+        END flags that outnumber its hysteresis events (checked for every stream first:
+        nothing changes).
+    """
+    cdef Py_ssize_t n = len(timers), i
+    cdef int64_t j, n_flagged, used = 0
+    cdef Timers t
+    cdef EventOut out
+    if (n_win.shape[0] != n or n_hyst.shape[0] != n or n_events_out.shape[0] != n
+            or used_out.shape[0] != n or hyst_used_out.shape[0] != n):
+        raise ValueError(f"expected every array for {n} streams")
+    for i in range(n):
+        t = <Timers?>timers[i]
+        if n_win[i] == 0:
+            continue
+        if t._cap < 0 or not (0 < n_win[i] <= t._cap and 0 <= n_hyst[i] <= t._cap):
+            raise ValueError(f"stream {i}: expected bound arrays, 0 < n <= {t._cap} and "
+                             f"0 <= n_hyst <= {t._cap}, got n={n_win[i]}, n_hyst={n_hyst[i]}")
+        n_flagged = 0
+        for j in range(n_win[i]):
+            if t._b_flags[j] & (WF_START | WF_END):
+                n_flagged += 1
+        if n_flagged > n_hyst[i]:
+            raise ValueError(f"stream {i}: flags mark {n_flagged} START/END windows but only "
+                             f"{n_hyst[i]} hysteresis events remain")
+    for i in range(n):
+        t = <Timers>timers[i]
+        if n_win[i] == 0:
+            n_events_out[i] = used_out[i] = hyst_used_out[i] = 0
+            continue
+        out.code = &t._b_code[0]
+        out.sample = &t._b_sample[0]
+        out.aux = &t._b_aux[0]
+        out.n = 0
+        used = 0
+        used_out[i] = _process(&t.s, &t._b_flags[0], n_win[i], t.s.now, &t._b_hyst_aux[0],
+                               &out, True, &used)
+        n_events_out[i] = out.n
+        hyst_used_out[i] = used

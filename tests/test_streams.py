@@ -81,7 +81,7 @@ def test_bad_input_leaves_every_stream_unchanged():
     with pytest.raises(ValueError):
         TurnEngineGroup(0)
     with pytest.raises(RuntimeError, match="through the group"):
-        group[0].vad.process(np.zeros(512, np.float32), np.zeros(1, np.float32))
+        group[0].push_audio(np.zeros(512, np.int16))
 
 
 def test_host_calls_per_stream():

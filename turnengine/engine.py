@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ._core.batch import StreamParts
 from ._core.bus import EventBus
 from ._core.clock import SampleClock
 from ._core.driver import Driver
@@ -200,6 +201,10 @@ class TurnEngine(HostCallsAPI):
         self._driver = Driver(pipe, self._session, self._scheduler, self._vad_report,
                               self._history, self._window_log, self)
 
+    def _stream_parts(self) -> StreamParts:
+        """The parts a :class:`~turnengine.TurnEngineGroup` steps together with other streams."""
+        return StreamParts(self._pipe, self._driver, self._vad_report, self._bus.collect)
+
     # -- subscription -----------------------------------------------------------------------------
     def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
         """Subscribe to a session event or VAD event (see class notes); decorator form allowed.
@@ -211,17 +216,20 @@ class TurnEngine(HostCallsAPI):
         """
         if name in _AUDIO_VAD_EVENTS:
             self._history.enable(self._pipe.now)
+        self._driver.touched = True
         return self._bus.on(name, callback)
 
     def once(self, name: str, callback: Callable[[Any], Any]) -> Any:
         """Subscribe ``callback`` to the next ``name`` event only."""
         if name in _AUDIO_VAD_EVENTS:
             self._history.enable(self._pipe.now)
+        self._driver.touched = True
         return self._bus.once(name, callback)
 
     def off(self, name: str, callback: Callable[[Any], Any]) -> None:
         """Unsubscribe ``callback`` from ``name``."""
         self._bus.off(name, callback)
+        self._driver.touched = True
 
     def add_shutdown_callback(self, callback: Callable[[SessionReport], Any]) -> None:
         """Call ``callback(report)`` once when the engine closes.
@@ -341,6 +349,7 @@ class TurnEngine(HostCallsAPI):
             return []  # a push that completed no window: nothing can happen
         with self._bus.collect() as out:
             self._driver.decide(n_win, probs, infer_s)
+        self._pipe.consume(n_win)
         return out
 
     def window_log(self) -> WindowLog:
@@ -397,6 +406,7 @@ class TurnEngine(HostCallsAPI):
         if not callable(action):
             raise TypeError(f"expected a callable action, got {type(action).__name__}")
         self._scheduler.add(seconds_to_samples(_check_seconds(seconds), self.model_rate), action)
+        self._driver.touched = True
 
     def wait_for_model(self, timeout: float | None = None) -> bool:
         """Block until the end-of-turn model has answered the question in flight (worker

@@ -1,46 +1,28 @@
-"""Many streams in one object (SPEC 10): N sessions, one batched VAD network step.
+"""Many streams in one object (SPEC 10): N sessions, one kernel call per step for all.
 
 :class:`TurnEngineGroup` holds one :class:`~turnengine.TurnEngine` per stream (each with its own
-intake, hysteresis, timers, events and report) and, with the native ``silero`` backend, one
-``SileroBatch`` kernel that evaluates the network once per window step for every stream that
-has a window, with the GIL released.  A stream's events are exactly those of a lone
-``TurnEngine`` fed the same audio (the batched kernel is bitwise equal to the single-stream one).
-Two groups on two threads run on two cores.
+kernels' state, events and report) on the same pipeline as a lone engine, and steps them
+together (:mod:`turnengine._core.batch`): one intake call, one batched Silero call per window
+step with the GIL released, one hysteresis and one timers call; Python runs only for the
+streams where something happens.  A stream's events are exactly those of a lone ``TurnEngine``
+fed the same audio (the batched network is bitwise equal to the single-stream one).  Two groups
+on two threads run on two cores.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _kernels
+from ._core.batch import BatchedSlot, GroupBatch
 from .audio import as_frames, check_sample_rate
 from .engine import TurnEngine
 from .events import Event
 from .options import TurnEngineOptions
 from .vad import DEFAULT_VAD, SileroNativeVAD, VADBackend, load_vad
-
-
-class _BatchedSlot(VADBackend):
-    """Stands in for the VAD of one engine of a group: the group computes its probabilities."""
-
-    def __init__(self, name: str, sample_rate_hz: int, window_size: int) -> None:
-        self.name = name
-        self.sample_rate_hz = sample_rate_hz
-        self.window_size = window_size
-
-    def process(self, samples: np.ndarray, probs_out: np.ndarray) -> None:
-        raise RuntimeError("this engine belongs to a TurnEngineGroup: push audio through the "
-                           "group")
-
-    def reset(self) -> None:  # the group resets the batch slot
-        pass
-
-    def fresh(self) -> _BatchedSlot:
-        return _BatchedSlot(self.name, self.sample_rate_hz, self.window_size)
 
 
 class TurnEngineGroup:
@@ -86,7 +68,7 @@ class TurnEngineGroup:
                                    reference=not type(backend.model).__module__.endswith(
                                        "vad_silero"))
             self._batch = module.SileroBatch(backend.model, n_streams)
-        self.window_size = backend.window_size
+        self.window_size = int(backend.window_size)
         eot_model = None
         if turn_detector == "smart-turn":
             from .eot import ModelUnavailableError, SmartTurnModel
@@ -96,16 +78,17 @@ class TurnEngineGroup:
             except ModelUnavailableError:
                 eot_model = None  # each engine warns and falls back to the fixed delay
         self.engines: list[TurnEngine] = []
-        for _ in range(n_streams):
-            stream_vad: VADBackend = (_BatchedSlot(backend.name, model_rate, backend.window_size)
-                                      if self._batch is not None else backend.fresh())
+        for i in range(n_streams):
+            stream_vad: VADBackend = (
+                BatchedSlot(self._batch, i, backend.name, model_rate, self.window_size, backend)
+                if self._batch is not None else backend.fresh())
             self.engines.append(TurnEngine(sample_rate=sample_rate, vad=stream_vad,
                                            turn_detector=turn_detector, options=options,
                                            eot_executor=eot_executor, eot_model=eot_model))
         self.sample_rate = sample_rate
         self.model_rate = model_rate
-        self._windows = np.zeros((n_streams, 0), dtype=np.float32)
-        self._probs = np.zeros((n_streams, 0), dtype=np.float32)
+        self._group = GroupBatch([e._stream_parts() for e in self.engines], self._batch,
+                                 self.window_size)
 
     @property
     def batched(self) -> bool:
@@ -152,54 +135,19 @@ class TurnEngineGroup:
             if chunks.dtype == np.float32:
                 as_frames(chunks.reshape(-1))
             chunks = np.ascontiguousarray(chunks)
-            frames = list(chunks)
+            frames = list(chunks) if chunks.dtype != np.int16 else []
         else:
             if len(chunks) != n:
                 raise ValueError(f"expected {n} chunks (one per stream), got {len(chunks)}")
             frames = [None if row is None else as_frames(row) for row in chunks]
-        for engine in self.engines:
-            engine._check_open()
-        n_win = np.zeros(n, dtype=np.int64)
-        for i, (engine, f) in enumerate(zip(self.engines, frames, strict=True)):
-            if f is not None:
-                n_win[i] = engine._pipe.intake(f)
-        per_window_s = 0.0
-        probs = None
-        if self._batch is not None and n_win.any():
-            probs, per_window_s = self._infer(n_win)
-        out = []
-        for i, engine in enumerate(self.engines):
-            k = int(n_win[i])
-            if probs is None:
-                out.append(engine._decide(k) if frames[i] is not None else [])
-            else:
-                out.append(engine._decide(k, probs[i, :k], per_window_s * k))
+        if any(engine.closed for engine in self.engines):
+            next(e for e in self.engines if e.closed)._check_open()
+        n_win = self._group.intake(frames or np.asarray(chunks))
+        per_window_s = (self._group.infer(n_win)
+                        if self._batch is not None and n_win.any() else None)
+        out: list[list[Event]] = [[] for _ in range(n)]
+        self._group.decide(n_win, per_window_s, out)
         return out
-
-    def _infer(self, n_win: np.ndarray) -> tuple[np.ndarray, float]:
-        w = self.window_size
-        most = int(n_win.max())
-        n = len(self.engines)
-        if self._windows.shape[1] < most * w:
-            self._windows = np.zeros((n, most * w), dtype=np.float32)
-            self._probs = np.zeros((n, most), dtype=np.float32)
-        windows, probs = self._windows[:, :most * w], self._probs[:, :most]
-        for i, engine in enumerate(self.engines):
-            k = int(n_win[i])
-            if k:
-                windows[i, :k * w] = engine._pipe.windows(k)
-        t0 = time.perf_counter()
-        if (n_win == most).all():
-            self._batch.process_many(np.ascontiguousarray(windows), probs)
-        else:
-            column = np.zeros(n, dtype=np.float32)
-            for step in range(most):
-                active = (n_win > step).astype(np.uint8)
-                self._batch.process_batch(
-                    np.ascontiguousarray(windows[:, step * w:(step + 1) * w]), column, active)
-                probs[:, step] = column
-        elapsed = time.perf_counter() - t0
-        return probs, elapsed / max(1, int(n_win.sum()))
 
     def advance(self, seconds: float) -> list[list[Event]]:
         """:meth:`TurnEngine.advance` on every stream."""

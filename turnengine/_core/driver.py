@@ -44,6 +44,10 @@ class Driver:
         self._log = window_log
         self._host = host
         self._eot_on = session.eot.uses_model
+        self._bus = session.bus
+        self._static_plain = not (self._eot_on or window_log is not None
+                                  or pipeline.min_volume > 0)
+        self.touched = True  # set by the facade when :meth:`plain` may have changed
 
     def idle(self, n_win: int) -> bool:
         """True when a push that completed ``n_win`` windows cannot cause anything."""
@@ -56,8 +60,16 @@ class Driver:
         if self._scheduler:
             self._scheduler.run_due(self._pipe.now, self._host)
 
+    def plain(self) -> bool:
+        """True when a chunk needs nothing but the kernels until they emit: no end-of-turn
+        model, audio history, scheduled action, window log, ``inference_done`` subscriber or
+        ``min_volume`` gate (what a group may step in one kernel call for many streams)."""
+        return (self._static_plain and self._history.ring is None and not self._scheduler
+                and not self._bus.has(INFERENCE_DONE))
+
     def decide(self, n_win: int, given: np.ndarray | None = None, infer_s: float = 0.0) -> None:
-        """Run the ``n_win`` ready windows through the kernels and the session, then drop them.
+        """Run the ``n_win`` ready windows through the kernels and the session (the caller
+        drops them from the buffer afterwards).
 
         ``given`` are probabilities a batched VAD already computed (``infer_s`` their time)."""
         self.between_steps()
@@ -67,7 +79,13 @@ class Driver:
                     if self._session.bus.has(INFERENCE_DONE) else None)
             n_h, measured = self._pipe.classify(n_win, given)
             self._run(n_win, n_h, measured if given is None else infer_s, runs)
-        self._pipe.consume(n_win)
+
+    def resume(self, n_win: int, n_h: int, infer_s: float, start: int,
+               first: tuple[int, int, int]) -> None:
+        """Go on with a :meth:`plain` chunk whose hysteresis and first timers step a group ran
+        for many streams at once from clock sample ``start`` (``first``: what that step
+        returned)."""
+        self._run(n_win, n_h, infer_s, None, first, start)
 
     def _step_limit(self, w: int, n_win: int, start: int) -> int:
         limit = n_win - w
@@ -79,9 +97,11 @@ class Driver:
             limit = min(limit, self._history.max_step_windows)  # never outrun the history
         return limit
 
-    def _run(self, n_win: int, n_h: int, infer_s: float, runs: tuple[int, int] | None) -> None:
+    def _run(self, n_win: int, n_h: int, infer_s: float, runs: tuple[int, int] | None,
+             first: tuple[int, int, int] | None = None, start: int | None = None) -> None:
         pipe, w_size = self._pipe, self._pipe.window_size
-        start = pipe.now
+        if start is None:
+            start = pipe.now
         samples = pipe.windows(n_win)
         if self._log is not None:
             self._log.append(start, pipe.probs[:n_win], pipe.smoothed[:n_win], pipe.flags[:n_win])
@@ -89,8 +109,11 @@ class Driver:
         g0 = self._vad.n_windows  # windows before this chunk
         w = jh = 0
         while w < n_win:
-            limit = self._step_limit(w, n_win, start)
-            n_t, used, used_h = pipe.step(w, limit, jh, n_h, start + w * w_size)
+            if first is not None:  # plain: the step a group made is what step() would give
+                (n_t, used, used_h), first = first, None
+            else:
+                limit = self._step_limit(w, n_win, start)
+                n_t, used, used_h = pipe.step(w, limit, jh, n_h, start + w * w_size)
             step_audio = samples[w * w_size:(w + used) * w_size]
             self._history.record(step_audio, start + w * w_size)  # before events ask for it
             if runs is not None:

@@ -77,6 +77,7 @@ class Pipeline:
         self.buf = np.zeros(4 * w, dtype=np.float32)
         self.pending = 0
         self.capacity = 0
+        self.grouped = False
         self._alloc_scratch(64)
 
     def _build_hysteresis(self, o: TurnEngineOptions) -> Any:
@@ -100,9 +101,9 @@ class Pipeline:
             o.resume_false_interruption,
             predict_after if mode is TurnDetection.VAD else -1)
 
-    def _alloc_scratch(self, n_windows: int) -> None:
-        n = max(n_windows, 2 * self.capacity)
-        self.probs = np.zeros(n, dtype=np.float32)
+    def _alloc_scratch(self, n_windows: int, probs: np.ndarray | None = None) -> None:
+        n = max(n_windows, 2 * self.capacity) if probs is None else probs.shape[0]
+        self.probs = np.zeros(n, dtype=np.float32) if probs is None else probs
         self.smoothed = np.zeros(n, dtype=np.float32)
         self.rms = np.zeros(n, dtype=np.float32)
         self.flags = np.zeros(n, dtype=np.uint8)
@@ -119,6 +120,13 @@ class Pipeline:
                              self._h_sample, self.h_aux)
         self.timers.bind(self.flags, self.h_aux, self.t_code, self.t_sample, self.t_aux)
 
+    def attach(self, buf: np.ndarray, probs: np.ndarray) -> None:
+        """Group mode (``TurnEngineGroup``): this stream's samples and VAD probabilities live in
+        rows of the group's arrays, which the group fills (float32, shape (capacity,))."""
+        self.grouped = True
+        self.buf = buf
+        self._alloc_scratch(probs.shape[0], probs)
+
     # -- clock ------------------------------------------------------------------------------------
     @property
     def now(self) -> int:
@@ -127,7 +135,16 @@ class Pipeline:
 
     # -- intake -----------------------------------------------------------------------------------
     def intake(self, frames: np.ndarray) -> int:
-        """Resample ``frames`` into the window buffer; return the whole windows now ready."""
+        """Resample ``frames`` into the window buffer; return the whole windows now ready.
+
+        Raises
+        ------
+        RuntimeError
+            In group mode: the group pushes every stream's audio at once.
+        """
+        if self.grouped:
+            raise RuntimeError("this engine belongs to a TurnEngineGroup: push audio through "
+                               "the group")
         need = self.pending + int(self.intake_kernel.max_output(frames.shape[0]))
         if need > self.buf.shape[0]:
             grown = np.zeros(max(need, 2 * self.buf.shape[0]), dtype=np.float32)
@@ -152,7 +169,7 @@ class Pipeline:
     def classify(self, n_win: int, given: np.ndarray | None) -> tuple[int, float]:
         """VAD (unless ``given`` probabilities came from a batch) and hysteresis over the ready
         windows; returns (hysteresis codes written, inference seconds)."""
-        if n_win > self.capacity:
+        if n_win > self.capacity:  # (a group sizes its streams' arrays itself)
             self._alloc_scratch(n_win)
         samples = self.windows(n_win)
         probs = self.probs[:n_win]

@@ -11,16 +11,19 @@ from ..report import ChatMessage, SessionReport
 
 
 class SessionRecord:
-    """Collects every session event (as its dict), the usage summary and the chat history."""
+    """Collects every session event, the usage summary and the chat history.
+
+    Events are kept as they were emitted (frozen dataclasses) and turned into dicts only when
+    a report is built."""
 
     def __init__(self) -> None:
-        self.history: list[dict[str, Any]] = []
+        self.history: list[Event] = []
         self.chat: list[ChatMessage] = []
         self.usage = UsageCollector()
 
     def record(self, event: Event) -> None:
         """Keep one session event (the bus calls this before any subscriber runs)."""
-        self.history.append(event.to_dict())
+        self.history.append(event)
         if isinstance(event, MetricsCollectedEvent):
             self.usage.collect(event.metrics)
 
@@ -28,6 +31,7 @@ class SessionRecord:
                duration: float) -> SessionReport:
         """The :class:`~turnengine.report.SessionReport` as of now (chat in time order)."""
         chat = sorted(self.chat, key=lambda m: m.created_at)  # stable: ties keep their order
-        return SessionReport(options=options, events=list(self.history), chat_history=chat,
+        return SessionReport(options=options, events=[e.to_dict() for e in self.history],
+                             chat_history=chat,
                              started_at=started_at, duration=duration, timestamp=time.time(),
                              usage=self.usage.get_summary().to_dict())

@@ -57,6 +57,12 @@ class VadReporting:
         self._infer_s += d * per_window_s
         self.n_windows = upto
 
+    def add(self, n_windows: int, infer_s: float) -> None:
+        """Count ``n_windows`` more windows (no boundary among them) that took ``infer_s``."""
+        self.n_windows += n_windows
+        self._windows += n_windows
+        self._infer_s += infer_s
+
     def emit_metrics(self, t: int) -> None:
         """``metrics_collected`` with the ``VADMetrics`` since the last one, decided at ``t``."""
         audio_s = self._windows * self._w / self._clock.model_rate

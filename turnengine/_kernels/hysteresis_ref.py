@@ -151,3 +151,22 @@ class Hysteresis:
         if n == 0:
             return 0
         return self.process(probs[:n], rms[:n], start_sample, flags, smoothed, code, sample, aux)
+
+
+def step_many(hysts: list[Hysteresis], n_win: np.ndarray, start_sample: np.ndarray,
+              n_events_out: np.ndarray) -> None:
+    """Reference ``step_many``; see the compiled ``turnengine._kernels.hysteresis.step_many``."""
+    n = len(hysts)
+    if not (n_win.shape[0] == start_sample.shape[0] == n_events_out.shape[0] == n):
+        raise ValueError(f"expected n_win, start_sample and n_events_out for {n} streams, got "
+                         f"{n_win.shape[0]}, {start_sample.shape[0]} and "
+                         f"{n_events_out.shape[0]}")
+    for i, h in enumerate(hysts):
+        if not isinstance(h, Hysteresis):
+            raise TypeError(f"expected Hysteresis, got {type(h).__name__}")
+        cap = -1 if h._bound is None else h._bound[0].shape[0]
+        if n_win[i] and (cap < 0 or not 0 <= n_win[i] <= cap):
+            raise ValueError(f"stream {i}: expected bound arrays and 0 <= n <= {cap}, got "
+                             f"{n_win[i]}")
+    for i, h in enumerate(hysts):
+        n_events_out[i] = h.step(int(n_win[i]), int(start_sample[i])) if n_win[i] else 0

@@ -455,3 +455,29 @@ def window_rms(samples, window: int, out) -> int:
         acc = np.add.accumulate(x * x, axis=1)[:, -1]
         out[:n_win] = np.sqrt(acc * (1.0 / win)).astype(_F32)
     return n_win
+
+
+def intake_many(intakes: list[Intake], frames: np.ndarray, out: np.ndarray, pending: np.ndarray,
+                consumed: np.ndarray) -> None:
+    """Reference ``intake_many``; see the compiled ``turnengine._kernels.pcm.intake_many``."""
+    n = len(intakes)
+    if not (frames.shape[0] == out.shape[0] == pending.shape[0] == consumed.shape[0] == n):
+        raise ValueError(f"expected frames, out, pending and consumed for {n} streams, got "
+                         f"{frames.shape[0]}, {out.shape[0]}, {pending.shape[0]} and "
+                         f"{consumed.shape[0]}")
+    m, cap = frames.shape[1], out.shape[1]
+    if m < 1:
+        raise ValueError("expected at least one frame per stream, got 0")
+    for i, it in enumerate(intakes):
+        if not isinstance(it, Intake):
+            raise TypeError(f"expected Intake, got {type(it).__name__}")
+        if not 0 <= consumed[i] <= pending[i]:
+            raise ValueError(f"stream {i}: expected 0 <= consumed <= {pending[i]}, got "
+                             f"{consumed[i]}")
+        need = int(pending[i] - consumed[i]) + it.max_output(m)
+        if need > cap:
+            raise ValueError(f"stream {i}: expected a row of length >= {need}, got {cap}")
+    for i, it in enumerate(intakes):
+        drop, keep = int(consumed[i]), int(pending[i] - consumed[i])
+        out[i, :keep] = out[i, drop:drop + keep].copy()
+        pending[i] = keep + it.process(frames[i], out[i, keep:])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .codes import AgentState, EventCode, TurnDetection, UserState, WindowFlag
 
 MAX_EVENTS_PER_WINDOW = 6
@@ -385,3 +387,41 @@ class Timers:
         if self._predicted and self._model_delay < 0:
             self._model_delay = 0
         return self._last_speaking
+
+
+def clocks(timers: list[Timers], out: np.ndarray) -> None:
+    """Reference ``clocks``; see the compiled ``turnengine._kernels.timers.clocks``."""
+    if out.shape[0] != len(timers):
+        raise ValueError(f"expected out for {len(timers)} streams, got {out.shape[0]}")
+    for i, t in enumerate(timers):
+        if not isinstance(t, Timers):
+            raise TypeError(f"expected Timers, got {type(t).__name__}")
+        out[i] = t.now
+
+
+def step_many(timers: list[Timers], n_win: np.ndarray, n_hyst: np.ndarray,
+              n_events_out: np.ndarray, used_out: np.ndarray, hyst_used_out: np.ndarray) -> None:
+    """Reference ``step_many``; see the compiled ``turnengine._kernels.timers.step_many``."""
+    n = len(timers)
+    if not all(a.shape[0] == n for a in (n_win, n_hyst, n_events_out, used_out, hyst_used_out)):
+        raise ValueError(f"expected every array for {n} streams")
+    for i, t in enumerate(timers):
+        if not isinstance(t, Timers):
+            raise TypeError(f"expected Timers, got {type(t).__name__}")
+        if n_win[i] == 0:
+            continue
+        cap = -1 if t._bound is None else t._bound[0].shape[0]
+        if cap < 0 or not (0 < n_win[i] <= cap and 0 <= n_hyst[i] <= cap):
+            raise ValueError(f"stream {i}: expected bound arrays, 0 < n <= {cap} and "
+                             f"0 <= n_hyst <= {cap}, got n={n_win[i]}, n_hyst={n_hyst[i]}")
+        flags = t._bound[0][:n_win[i]]  # type: ignore[index]
+        n_flagged = int(((flags & (WindowFlag.START | WindowFlag.END)) != 0).sum())
+        if n_flagged > n_hyst[i]:
+            raise ValueError(f"stream {i}: flags mark {n_flagged} START/END windows but only "
+                             f"{n_hyst[i]} hysteresis events remain")
+    for i, t in enumerate(timers):
+        if n_win[i] == 0:
+            n_events_out[i] = used_out[i] = hyst_used_out[i] = 0
+            continue
+        n_events_out[i], used_out[i], hyst_used_out[i] = t.step(
+            0, int(n_win[i]), 0, int(n_hyst[i]), t.now)
