@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
-from .tools.bench import DEFAULT_AUDIO, end_to_end_latency, rss_bytes, rss_per_stream, run_bench
+from .tools import bench as _home
+from .tools.bench import *  # noqa: F403
 
-__all__ = ["DEFAULT_AUDIO", "end_to_end_latency", "rss_bytes", "rss_per_stream", "run_bench"]
+__all__ = _home.__all__

@@ -8,51 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from .tools.cli import (
-    BUNDLED_CLIP_NAME,
-    EXIT_INPUT,
-    EXIT_USAGE,
-    LONG_RUN_S,
-    CLIError,
-    add_engine_flags,
-    add_option_flags,
-    build_parser,
-    bundled_clip,
-    cmd_bench,
-    cmd_eval,
-    cmd_mic,
-    cmd_plot,
-    cmd_run,
-    load_scenario,
-    main,
-    option_overrides,
-    options_from_args,
-    scenario_options,
-    writable_output,
-)
+from .tools import cli as _home
+from .tools.cli import *  # noqa: F403
 
-__all__ = [
-    "BUNDLED_CLIP_NAME",
-    "EXIT_INPUT",
-    "EXIT_USAGE",
-    "LONG_RUN_S",
-    "CLIError",
-    "add_engine_flags",
-    "add_option_flags",
-    "build_parser",
-    "bundled_clip",
-    "cmd_bench",
-    "cmd_eval",
-    "cmd_mic",
-    "cmd_plot",
-    "cmd_run",
-    "load_scenario",
-    "main",
-    "option_overrides",
-    "options_from_args",
-    "scenario_options",
-    "writable_output",
-]
+__all__ = _home.__all__
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(main())  # noqa: F405

@@ -3,20 +3,7 @@ to :mod:`turnengine.tools.eval.runner`, re-exported here."""
 
 from __future__ import annotations
 
-from .tools.eval.runner import (
-    AUDIO_SUFFIXES,
-    EvalResult,
-    evaluate_clip,
-    evaluate_directory,
-    labelled_clips,
-    resample_audio,
-)
+from .tools.eval import runner as _home
+from .tools.eval.runner import *  # noqa: F403
 
-__all__ = [
-    "AUDIO_SUFFIXES",
-    "EvalResult",
-    "evaluate_clip",
-    "evaluate_directory",
-    "labelled_clips",
-    "resample_audio",
-]
+__all__ = _home.__all__

@@ -5,38 +5,7 @@ This module re-exports it, so ``turnengine.mic.MicSession`` and the other names 
 
 from __future__ import annotations
 
-from .tools.mic import (
-    BLOCK_MS,
-    FALLBACK_RATES,
-    FakeInputStream,
-    InputSource,
-    InputStreamLike,
-    MicError,
-    MicSession,
-    MicSummary,
-    SimulatedAgent,
-    StreamFactory,
-    choose_rate,
-    fake_input,
-    open_microphone,
-    render,
-    run_live,
-)
+from .tools import mic as _home
+from .tools.mic import *  # noqa: F403
 
-__all__ = [
-    "BLOCK_MS",
-    "FALLBACK_RATES",
-    "MicError",
-    "InputSource",
-    "InputStreamLike",
-    "StreamFactory",
-    "FakeInputStream",
-    "SimulatedAgent",
-    "MicSession",
-    "MicSummary",
-    "open_microphone",
-    "fake_input",
-    "choose_rate",
-    "render",
-    "run_live",
-]
+__all__ = _home.__all__

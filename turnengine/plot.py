@@ -5,13 +5,7 @@ This module re-exports it, so ``turnengine.plot.plot_file`` and the other names 
 
 from __future__ import annotations
 
-from .tools.plot import PlotResult, Timeline, TurnMark, build_timeline, draw_timeline, plot_file
+from .tools import plot as _home
+from .tools.plot import *  # noqa: F403
 
-__all__ = [
-    "TurnMark",
-    "Timeline",
-    "PlotResult",
-    "build_timeline",
-    "draw_timeline",
-    "plot_file",
-]
+__all__ = _home.__all__

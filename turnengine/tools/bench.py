@@ -19,6 +19,8 @@ import numpy as np
 from .. import _kernels
 from ..vad import SileroNativeVAD, SileroOnnxVAD, find_silero_model
 
+__all__ = ["DEFAULT_AUDIO", "end_to_end_latency", "rss_bytes", "rss_per_stream", "run_bench"]
+
 #: The package's own demo recording (16 kHz mono int16), used when no audio is given.
 DEFAULT_AUDIO = ("turnengine", "data/composed_dialogue.wav")
 

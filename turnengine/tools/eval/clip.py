@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .frames import FRAME_S, FrameScores, false_starts, frame_scores, missed_segments
 from .labels import Labels
@@ -12,31 +12,49 @@ from .latency import MIN_END_GAP_S, SpeechEnd, latency_stat, median_p90, speech_
 from .segments import PredSegment, Segment, check_segments, merge
 from .turns import CUTOFF_TAIL_S, MAX_TURN_WINDOW_S, TurnScores, turn_scores
 
-__all__ = ["ClipScore", "EndLatencies", "score_clip", "summary_dict"]
+__all__ = ["ClipScore", "EndLatencies", "Summarised", "score_clip", "summary_dict"]
 
 
-def summary_dict(
-    *,
-    clip: str,
-    duration_s: float,
-    frames: FrameScores,
-    decision_frames: FrameScores,
-    ends: Sequence[SpeechEnd],
-    n_ref_segments: int,
-    n_pred_segments: int,
-    n_false_starts: int,
-    n_missed_segments: int,
-    turn_latencies: Sequence[float],
-    n_turn_ends: int,
-    n_false_cutoffs: int,
-    n_extra_completions: int,
-    n_unscored_completions: int,
-) -> dict[str, Any]:
+class Summarised(Protocol):
+    """What :func:`summary_dict` reads: a :class:`ClipScore` or a pooled score."""
+
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def frames(self) -> FrameScores: ...
+    @property
+    def decision_frames(self) -> FrameScores: ...
+    @property
+    def speech_ends(self) -> tuple[SpeechEnd, ...]: ...
+    @property
+    def n_ref_segments(self) -> int: ...
+    @property
+    def n_pred_segments(self) -> int: ...
+    @property
+    def n_false_starts(self) -> int: ...
+    @property
+    def n_missed_segments(self) -> int: ...
+    @property
+    def turn_latencies_s(self) -> Sequence[float]: ...
+    @property
+    def n_turn_ends(self) -> int: ...
+    @property
+    def n_false_cutoffs(self) -> int: ...
+    @property
+    def n_extra_completions(self) -> int: ...
+    @property
+    def n_unscored_completions(self) -> int: ...
+
+
+def summary_dict(score: Summarised, clip: str) -> dict[str, Any]:
+    """The flat summary of ``score`` (the keys `format_table` knows), named ``clip``."""
+    ends = score.speech_ends
+    turn_latencies = score.turn_latencies_s
     end_lat = [e.latency_s for e in ends if e.latency_s is not None]
     end_med, end_p90 = median_p90(end_lat)
     turn_med, turn_p90 = median_p90(turn_latencies)
-    out: dict[str, Any] = {"clip": clip, "duration_s": duration_s}
-    for prefix, fs in (("frame_", frames), ("decision_frame_", decision_frames)):
+    out: dict[str, Any] = {"clip": clip, "duration_s": score.duration_s}
+    for prefix, fs in (("frame_", score.frames), ("decision_frame_", score.decision_frames)):
         for key, value in fs.to_dict().items():
             out[prefix + key] = value
     out.update(
@@ -47,16 +65,16 @@ def summary_dict(
         n_ends_undetected=sum(e.status == "undetected" for e in ends),
         end_latency_median_s=end_med,
         end_latency_p90_s=end_p90,
-        n_ref_segments=n_ref_segments,
-        n_pred_segments=n_pred_segments,
-        n_false_starts=n_false_starts,
-        n_missed_segments=n_missed_segments,
-        n_turn_ends=n_turn_ends,
+        n_ref_segments=score.n_ref_segments,
+        n_pred_segments=score.n_pred_segments,
+        n_false_starts=score.n_false_starts,
+        n_missed_segments=score.n_missed_segments,
+        n_turn_ends=score.n_turn_ends,
         n_turns_detected=len(turn_latencies),
-        n_missed_turn_ends=n_turn_ends - len(turn_latencies),
-        n_false_cutoffs=n_false_cutoffs,
-        n_extra_completions=n_extra_completions,
-        n_unscored_completions=n_unscored_completions,
+        n_missed_turn_ends=score.n_turn_ends - len(turn_latencies),
+        n_false_cutoffs=score.n_false_cutoffs,
+        n_extra_completions=score.n_extra_completions,
+        n_unscored_completions=score.n_unscored_completions,
         turn_latency_median_s=turn_med,
         turn_latency_p90_s=turn_p90,
         end_latencies_s=list(end_lat),
@@ -120,6 +138,41 @@ class ClipScore(EndLatencies):
     n_pred_segments: int
     turns: TurnScores
 
+    @property
+    def n_false_starts(self) -> int:
+        """``len(false_starts)``."""
+        return len(self.false_starts)
+
+    @property
+    def n_missed_segments(self) -> int:
+        """``len(missed_segments)``."""
+        return len(self.missed_segments)
+
+    @property
+    def turn_latencies_s(self) -> list[float]:
+        """``turns.latencies_s``: latencies of the detected turn ends."""
+        return self.turns.latencies_s
+
+    @property
+    def n_turn_ends(self) -> int:
+        """``turns.n_turn_ends``: scoreable turn ends."""
+        return self.turns.n_turn_ends
+
+    @property
+    def n_false_cutoffs(self) -> int:
+        """``len(turns.false_cutoffs)``."""
+        return len(self.turns.false_cutoffs)
+
+    @property
+    def n_extra_completions(self) -> int:
+        """``len(turns.extra_completions)``."""
+        return len(self.turns.extra_completions)
+
+    @property
+    def n_unscored_completions(self) -> int:
+        """``len(turns.unscored_completions)``."""
+        return len(self.turns.unscored_completions)
+
     def to_dict(self) -> dict[str, Any]:
         """Flat summary (the keys `format_table` knows) plus per-event details.
 
@@ -130,22 +183,7 @@ class ClipScore(EndLatencies):
             ``speech_ends``, ``false_starts``, ``missed_segments``, ``turn_matches``,
             ``false_cutoffs``, ``extra_completions``, ``unscored_completions``.
         """
-        out = summary_dict(
-            clip=self.clip,
-            duration_s=self.duration_s,
-            frames=self.frames,
-            decision_frames=self.decision_frames,
-            ends=self.speech_ends,
-            n_ref_segments=self.n_ref_segments,
-            n_pred_segments=self.n_pred_segments,
-            n_false_starts=len(self.false_starts),
-            n_missed_segments=len(self.missed_segments),
-            turn_latencies=self.turns.latencies_s,
-            n_turn_ends=self.turns.n_turn_ends,
-            n_false_cutoffs=len(self.turns.false_cutoffs),
-            n_extra_completions=len(self.turns.extra_completions),
-            n_unscored_completions=len(self.turns.unscored_completions),
-        )
+        out = summary_dict(self, self.clip)
         out.update(
             speech_ends=[e.to_dict() for e in self.speech_ends],
             false_starts=[list(s) for s in self.false_starts],

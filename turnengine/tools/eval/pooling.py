@@ -59,22 +59,8 @@ class PooledScore(EndLatencies):
     def to_dict(self) -> dict[str, Any]:
         """Flat summary with the same keys as `ClipScore.to_dict`'s summary, plus ``n_clips``
         and ``clips``; ``clip`` reads ``"pooled (N clips)"``."""
-        out = summary_dict(
-            clip=f"pooled ({len(self.clips)} clip{'' if len(self.clips) == 1 else 's'})",
-            duration_s=self.duration_s,
-            frames=self.frames,
-            decision_frames=self.decision_frames,
-            ends=self.speech_ends,
-            n_ref_segments=self.n_ref_segments,
-            n_pred_segments=self.n_pred_segments,
-            n_false_starts=self.n_false_starts,
-            n_missed_segments=self.n_missed_segments,
-            turn_latencies=self.turn_latencies_s,
-            n_turn_ends=self.n_turn_ends,
-            n_false_cutoffs=self.n_false_cutoffs,
-            n_extra_completions=self.n_extra_completions,
-            n_unscored_completions=self.n_unscored_completions,
-        )
+        n = len(self.clips)
+        out = summary_dict(self, f"pooled ({n} clip{'' if n == 1 else 's'})")
         out.update(n_clips=len(self.clips), clips=list(self.clips))
         return out
 
@@ -112,12 +98,12 @@ def pool(scores: Iterable[ClipScore]) -> PooledScore:
         speech_ends=tuple(e for s in items for e in s.speech_ends),
         n_ref_segments=sum(s.n_ref_segments for s in items),
         n_pred_segments=sum(s.n_pred_segments for s in items),
-        n_false_starts=sum(len(s.false_starts) for s in items),
-        n_missed_segments=sum(len(s.missed_segments) for s in items),
-        turn_latencies_s=tuple(x for s in items for x in s.turns.latencies_s),
-        n_turn_ends=sum(s.turns.n_turn_ends for s in items),
-        n_false_cutoffs=sum(len(s.turns.false_cutoffs) for s in items),
-        n_extra_completions=sum(len(s.turns.extra_completions) for s in items),
-        n_unscored_completions=sum(len(s.turns.unscored_completions) for s in items),
+        n_false_starts=sum(s.n_false_starts for s in items),
+        n_missed_segments=sum(s.n_missed_segments for s in items),
+        turn_latencies_s=tuple(x for s in items for x in s.turn_latencies_s),
+        n_turn_ends=sum(s.n_turn_ends for s in items),
+        n_false_cutoffs=sum(s.n_false_cutoffs for s in items),
+        n_extra_completions=sum(s.n_extra_completions for s in items),
+        n_unscored_completions=sum(s.n_unscored_completions for s in items),
     )
 
