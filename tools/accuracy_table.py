@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from turnengine.cli import add_option_flags, options_from_args
-from turnengine.eval_runner import evaluate_directory
-from turnengine.evaluation import format_table, pool
+from turnengine.tools.cli.args import add_option_flags, options_from_args
+from turnengine.tools.eval import format_table, pool
+from turnengine.tools.eval.runner import evaluate_directory
 
 CONDITIONS = ("clean", "pink20", "pink10", "pink5", "babble10")
 

@@ -118,15 +118,35 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     """
     if not chunk_ms > 0:
         raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
+    engine = _start_engine(audio, scenario, options, vad=vad, model_path=model_path,
+                           stt_gate=stt_gate, turn_detector=turn_detector, eot_model=eot_model,
+                           keep_window_log=keep_window_log)
+    signal = _with_tail(audio, _tail_seconds(audio, engine.options, scenario, tail_s))
+    chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
+    wall0 = time.perf_counter()
+    events = _push_chunks(engine, signal, chunk, audio.sample_rate, realtime, on_events)
+    events += _delivered(run_out(engine), on_events)
+    report = engine.close()
+    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
+
+
+def _start_engine(audio: AudioFile, scenario: Scenario | None,
+                  options: TurnEngineOptions | None, **kwargs: Any) -> TurnEngine:
+    """A replay engine (model inline): ``options``, else the scenario's, else the defaults;
+    with a :class:`ScenarioPlayer` attached when there is a scenario."""
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
-    options = options or TurnEngineOptions()
-    engine = TurnEngine(sample_rate=audio.sample_rate, vad=vad, model_path=model_path,
-                        options=options, stt_gate=stt_gate, turn_detector=turn_detector,
-                        eot_executor="inline", eot_model=eot_model,
-                        keep_window_log=keep_window_log)
+    engine = TurnEngine(sample_rate=audio.sample_rate, options=options or TurnEngineOptions(),
+                        eot_executor="inline", **kwargs)
     if scenario is not None:
         ScenarioPlayer(engine, scenario)
+    return engine
+
+
+def _tail_seconds(audio: AudioFile, options: TurnEngineOptions, scenario: Scenario | None,
+                  tail_s: float | None) -> float:
+    """Seconds of silence after the audio: ``tail_s``, else :func:`default_tail_s` extended to
+    the end of the scenario's last action."""
     tail = default_tail_s(options) if tail_s is None else tail_s
     if tail < 0:
         raise ValueError(f"tail_s must be >= 0, got {tail}")
@@ -134,31 +154,38 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
         last = max([a.end_s for a in scenario.agent] + [t.t_s for t in scenario.transcripts]
                    + [0.0])
         tail = max(tail, last - audio.duration + default_tail_s(options))
+    return tail
+
+
+def _with_tail(audio: AudioFile, tail_s: float) -> np.ndarray:
+    """The samples (mono as a 1-D array) followed by ``tail_s`` of digital silence."""
     samples = audio.samples[:, 0] if audio.samples.shape[1] == 1 else audio.samples
-    silence = np.zeros((int(round(tail * audio.sample_rate)),) + samples.shape[1:],
+    silence = np.zeros((int(round(tail_s * audio.sample_rate)),) + samples.shape[1:],
                        dtype=samples.dtype)
-    signal = np.concatenate([samples, silence]) if silence.shape[0] else samples
-    chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
+    return np.concatenate([samples, silence]) if silence.shape[0] else samples
+
+
+def _push_chunks(engine: TurnEngine, signal: np.ndarray, chunk: int, sample_rate: int,
+                 realtime: bool, on_events: Callable[[list[Event]], Any] | None) -> list[Event]:
+    """Push ``signal`` in chunks of ``chunk`` samples (paced at real time if asked)."""
     events: list[Event] = []
     wall0 = time.perf_counter()
     for i in range(0, signal.shape[0], chunk):
         piece = np.ascontiguousarray(signal[i:i + chunk])
-        produced = engine.push_audio(piece)
-        if produced:
-            events += produced
-            if on_events is not None:
-                on_events(produced)
+        events += _delivered(engine.push_audio(piece), on_events)
         if realtime:
-            lag = (i + piece.shape[0]) / audio.sample_rate - (time.perf_counter() - wall0)
+            lag = (i + piece.shape[0]) / sample_rate - (time.perf_counter() - wall0)
             if lag > 0:
                 time.sleep(lag)
-    produced = run_out(engine)
-    if produced:
-        events += produced
-        if on_events is not None:
-            on_events(produced)
-    report = engine.close()
-    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
+    return events
+
+
+def _delivered(produced: list[Event],
+               on_events: Callable[[list[Event]], Any] | None) -> list[Event]:
+    """``produced``, after passing it to ``on_events`` when it is not empty."""
+    if produced and on_events is not None:
+        on_events(produced)
+    return produced
 
 
 def run_out(engine: TurnEngine, model_timeout_s: float = 30.0) -> list[Event]:

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .engine import TurnEngine
-from .events import AgentFalseInterruptionEvent, Event
+from .events import Event
+from .host.playback import AgentPlayback
 from .options import TurnEngineOptions
 
 
@@ -172,6 +173,9 @@ def _transcript(item: Any, where: str) -> TranscriptLine:
 class ScenarioPlayer:
     """Plays a :class:`Scenario`'s host side on an engine (attach before pushing audio).
 
+    Agent speech goes through :class:`~turnengine.host.playback.AgentPlayback`; a paused
+    speech keeps its labelled ``end_s`` for the time it has left.
+
     Parameters
     ----------
     engine : TurnEngine
@@ -183,59 +187,24 @@ class ScenarioPlayer:
     def __init__(self, engine: TurnEngine, scenario: Scenario) -> None:
         self.engine = engine
         self.scenario = scenario
-        self._current: AgentSpeech | None = None
-        self._playing = False
-        self._remaining = 0.0   # seconds left of a paused speech
-        self._token = 0         # invalidates stop actions of an earlier playback
+        self.playback = AgentPlayback(engine, resume_moves_end=False)
         for speech in scenario.agent:
             engine.schedule(speech.start_s, functools.partial(self._start_action, speech))
         for line in scenario.transcripts:
             engine.schedule(line.t_s, functools.partial(self._transcript_action, line))
-        engine.on("agent_interrupted", self._on_interrupted)
-        engine.on("agent_false_interruption", self._on_false_interruption)
+        engine.on("agent_interrupted", self.playback.on_interrupted)
+        engine.on("agent_false_interruption", self.playback.on_false_interruption)
         engine.on("user_turn_completed", self._on_turn)
 
     def _start_action(self, speech: AgentSpeech, engine: TurnEngine) -> None:
-        self._start(speech)
+        self.playback.start(speech.text, speech.end_s,
+                            allow_interruptions=speech.allow_interruptions)
 
     @staticmethod
     def _transcript_action(line: TranscriptLine, engine: TurnEngine) -> None:
         engine.push_transcript(line.text, line.is_final, line.confidence, line.language,
                                line.speaker_id)
 
-    def _start(self, speech: AgentSpeech) -> None:
-        if self._current is not None:
-            self._stop(interrupted=True)
-        self._current, self._playing = speech, True
-        self.engine.agent_started_speaking(allow_interruptions=speech.allow_interruptions)
-        self._schedule_stop(speech.end_s)
-
-    def _schedule_stop(self, at_s: float) -> None:
-        self._token += 1
-        self.engine.schedule(at_s, functools.partial(self._finish, self._token))
-
-    def _finish(self, token: int, engine: TurnEngine) -> None:
-        if token == self._token and self._current is not None and self._playing:
-            self._stop(interrupted=False)
-
-    def _stop(self, interrupted: bool) -> None:
-        speech, self._current, self._playing = self._current, None, False
-        self._token += 1
-        if speech is not None:
-            self.engine.agent_stopped_speaking(speech.text, interrupted=interrupted)
-
-    def _on_interrupted(self, ev: Event) -> None:
-        if self._current is not None and self._playing:
-            self._playing = False
-            self._remaining = max(0.0, self._current.end_s - ev.stream_time)
-            self._token += 1
-
-    def _on_false_interruption(self, ev: Event) -> None:
-        assert isinstance(ev, AgentFalseInterruptionEvent)
-        if ev.resumed and self._current is not None and not self._playing:
-            self._playing = True
-            self._schedule_stop(ev.stream_time + self._remaining)
-
     def _on_turn(self, ev: Event) -> None:
-        if self._current is not None:
-            self._stop(interrupted=True)
+        if self.playback.text is not None:
+            self.playback.stop(interrupted=True)
