@@ -40,6 +40,7 @@ from livekit.agents import utils as agents_utils
 from livekit.agents import vad as agents_vad
 
 from ..audio import SUPPORTED_RATES
+from ..audio_ring import AudioRing
 from ..options import TurnEngineOptions, seconds_to_samples
 from ..vad import VAD_BACKENDS
 from . import END, RAW_SPEECH, START, WindowTap, model_rate_for, shared_backend, vad_options
@@ -253,42 +254,6 @@ class VAD(agents_vad.VAD):
             stream.update_options(**changes)
 
 
-class _PcmRing:
-    """The last ``capacity`` int16 input samples, addressed by absolute input-sample index."""
-
-    def __init__(self, capacity: int) -> None:
-        self._buf = np.zeros(max(1, capacity), dtype=np.int16)
-        self.end = 0  # one past the last sample written
-
-    @property
-    def capacity(self) -> int:
-        return int(self._buf.shape[0])
-
-    def write(self, pcm: np.ndarray) -> None:
-        cap = self._buf.shape[0]
-        n = pcm.shape[0]
-        if n >= cap:
-            pcm = pcm[-cap:]
-            self.end += n - cap
-            n = cap
-        pos = self.end % cap
-        first = min(n, cap - pos)
-        self._buf[pos:pos + first] = pcm[:first]
-        self._buf[: n - first] = pcm[first:]
-        self.end += n
-
-    def between(self, a: int, b: int) -> np.ndarray:
-        cap = self._buf.shape[0]
-        a = max(a, self.end - cap, 0)
-        b = min(b, self.end)
-        if b <= a:
-            return np.zeros(0, dtype=np.int16)
-        i, j = a % cap, b % cap
-        if i < j:
-            return self._buf[i:j].copy()
-        return np.concatenate([self._buf[i:], self._buf[:j]])
-
-
 class VADStream(agents_vad.VADStream):
     """One audio stream: ``push_frame(rtc.AudioFrame)`` in, ``VADEvent`` out (``async for``).
 
@@ -305,7 +270,7 @@ class VADStream(agents_vad.VADStream):
         self._input_rate = 0
         self._tap: WindowTap | None = None
         self._resampler: rtc.AudioResampler | None = None
-        self._ring: _PcmRing | None = None
+        self._ring: AudioRing | None = None
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -359,13 +324,10 @@ class VADStream(agents_vad.VADStream):
         self._max_in = seconds_to_samples(o.max_buffered_speech + o.prefix_padding_duration,
                                           rate)
         w_in = -(-self._tap.window_size * rate // self._opts.sample_rate)
-        ring = _PcmRing(self._max_in + 4 * w_in)
-        if self._ring is not None:  # keep what the old ring holds (options changed mid-stream)
-            end = self._ring.end
-            keep = self._ring.between(end - ring.capacity, end)
-            ring.end = end - keep.shape[0]
-            ring.write(keep)
-        self._ring = ring
+        capacity = self._max_in + 4 * w_in
+        # Options changed mid-stream: keep what the old ring holds.
+        self._ring = (AudioRing(capacity, dtype=np.int16) if self._ring is None
+                      else self._ring.resized(capacity))
 
     def _flush(self) -> None:
         """Hard segment boundary: fresh model state and hysteresis, counters from zero.
@@ -420,7 +382,7 @@ class VADStream(agents_vad.VADStream):
                 frame = rtc.AudioFrame(pcm.tobytes(), frame.sample_rate, 1, pcm.shape[0])
         if pcm.shape[0] == 0:
             return
-        self._ring.write(pcm)
+        self._ring.append(pcm)
         if self._resampler is not None:
             parts = [np.frombuffer(f.data, dtype=np.int16) for f in self._resampler.push(frame)]
             parts = [p for p in parts if p.shape[0]]
