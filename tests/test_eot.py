@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,18 @@ def test_unreadable_model_file(tmp_path):
     bad.write_bytes(b"not an onnx file")
     with pytest.raises(eot.ModelUnavailableError, match="onnxruntime cannot open"):
         eot.SmartTurnModel.load(bad)
+
+
+def test_load_smart_turn_warns_and_falls_back_when_the_model_is_missing(monkeypatch, model):
+    assert eot.load_smart_turn() is not None
+
+    def missing(cls, *a, **k):
+        raise eot.ModelUnavailableError("pipecat-ai is not installed")
+
+    monkeypatch.setattr(eot.SmartTurnModel, "load", classmethod(missing))
+    with pytest.warns(UserWarning, match="smart-turn' is unavailable .*pipecat-ai is not") as w:
+        assert eot.load_smart_turn(stacklevel=1) is None
+    assert w[0].filename == __file__  # stacklevel=1: the line that called it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eot.load_smart_turn(warn=False) is None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,39 @@ class SmartTurnModel:
             As ``whisper_log_mel``.
         """
         return self.predict(_kernels.load("features").whisper_log_mel(audio))
+
+
+def load_smart_turn(*, warn: bool = True, stacklevel: int = 2) -> SmartTurnModel | None:
+    """Load the Smart Turn model, or say why not and return None (use the fixed delay then).
+
+    The one place ``turn_detector="smart-turn"`` is resolved: an engine, a group of streams or
+    an evaluation run loads the model here and shares it; without it each engine falls back to
+    ``min_endpointing_delay`` and reports ``reason="fallback"`` on its turns.
+
+    Parameters
+    ----------
+    warn : bool
+        Issue a ``UserWarning`` when the model is unavailable (False: return None quietly, for a
+        caller that lets each engine warn itself).
+    stacklevel : int
+        The warning's stack level as if the caller had called ``warnings.warn`` itself (2: it
+        points at the line that called the caller).
+
+    Returns
+    -------
+    SmartTurnModel or None
+        The model (``SmartTurnModel.load()``), or None when it cannot be loaded.
+
+    Warns
+    -----
+    UserWarning
+        ``turn_detector='smart-turn' is unavailable (...)`` when ``warn`` and the model (or the
+        ``smart-turn`` extra) is missing.
+    """
+    try:
+        return SmartTurnModel.load()
+    except ModelUnavailableError as exc:
+        if warn:
+            warnings.warn(f"turn_detector='smart-turn' is unavailable ({exc}); using the fixed "
+                          "min_endpointing_delay instead", stacklevel=stacklevel + 1)
+        return None
