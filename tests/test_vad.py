@@ -88,3 +88,19 @@ def test_energy_backend_and_errors():
         SileroOnnxVAD(16000.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no model_path"):
         load_vad("energy", model_path="x.onnx")
+
+
+def test_model_rate_rule_is_the_intake_kernels_and_refuses_other_rates():
+    from turnengine import _kernels
+    from turnengine.audio import SUPPORTED_RATES, check_model_rate, model_rate_for
+
+    for rate in SUPPORTED_RATES:
+        assert model_rate_for(rate) == _kernels.load("pcm").Intake(rate).output_rate_hz
+        assert load_vad("energy", model_rate_for(rate)).sample_rate_hz == model_rate_for(rate)
+    assert model_rate_for(8000) == 8000 and model_rate_for(44100) == 16000
+    with pytest.raises(ValueError, match="unsupported sample rate 11025"):
+        model_rate_for(11025)
+    with pytest.raises(ValueError, match="energy VAD runs at 8000 or 16000 Hz, got 48000"):
+        EnergyVAD(48000)
+    with pytest.raises(TypeError, match="int sample rate"):
+        check_model_rate(16000.0, "silero")

@@ -1,7 +1,11 @@
 """Audio input checks (SPEC 2) and file reading (soundfile).
 
-:func:`as_frames` validates one pushed chunk without touching engine state and returns a view of
-shape ``(n_frames, n_channels)`` that the intake kernel accepts.
+The sample-rate rules live here and only here: the rates the engine takes
+(:data:`SUPPORTED_RATES`, :func:`check_sample_rate`), the rates its models run at
+(:data:`MODEL_RATES`, :func:`check_model_rate`) and which model rate an input rate is processed
+at (:func:`model_rate_for`).  :func:`as_frames` validates one pushed chunk without touching
+engine state and returns a view of shape ``(n_frames, n_channels)`` that the intake kernel
+accepts.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Input rates (Hz) the engine takes; the intake kernel resamples them to a model rate.
 SUPPORTED_RATES: tuple[int, ...] = (8000, 16000, 24000, 32000, 44100, 48000)
+#: Rates (Hz) the VAD and end-of-turn models run at (Silero's two branches).
+MODEL_RATES: tuple[int, ...] = (8000, 16000)
 MAX_CHANNELS = 32
 
 
@@ -32,6 +39,45 @@ def check_sample_rate(sample_rate: object) -> int:
         raise ValueError(f"unsupported sample rate {sample_rate} Hz; expected one of "
                          f"{', '.join(map(str, SUPPORTED_RATES))}")
     return int(sample_rate)
+
+
+def model_rate_for(sample_rate: object) -> int:
+    """The model rate audio at ``sample_rate`` is processed at: 8000 for 8 kHz, else 16000.
+
+    8 kHz (telephony) stays at 8 kHz, where Silero has its own branch; every other supported
+    rate is resampled to 16 kHz by the intake kernel.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`check_sample_rate` (not an int, not one of :data:`SUPPORTED_RATES`).
+    """
+    return 8000 if check_sample_rate(sample_rate) == 8000 else 16000
+
+
+def check_model_rate(sample_rate_hz: object, runner: str = "the model") -> int:
+    """Return ``sample_rate_hz`` as int if it is one of :data:`MODEL_RATES`.
+
+    Parameters
+    ----------
+    sample_rate_hz : int
+        A model rate in Hz.
+    runner : str
+        What runs at that rate, for the error message (``"silero"``, ``"energy VAD"``).
+
+    Raises
+    ------
+    TypeError
+        If it is not an int.
+    ValueError
+        If it is not 8000 or 16000 (``"silero runs at 8000 or 16000 Hz, got 44100"``).
+    """
+    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)):
+        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate_hz!r}")
+    if int(sample_rate_hz) not in MODEL_RATES:
+        raise ValueError(f"{runner} runs at {' or '.join(map(str, MODEL_RATES))} Hz, got "
+                         f"{sample_rate_hz}")
+    return int(sample_rate_hz)
 
 
 def as_frames(chunk: object) -> np.ndarray:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
+from .audio import check_model_rate
 
 #: Installed packages that ship ``silero_vad.onnx``, searched in order.
 SILERO_MODEL_RESOURCES: tuple[tuple[str, str], ...] = (
@@ -171,7 +172,7 @@ class SileroOnnxVAD(VADBackend):
     def __init__(self, sample_rate_hz: int = 16000,
                  model_path: str | os.PathLike[str] | None = None, *,
                  _session: Any = None) -> None:
-        self.sample_rate_hz = _check_silero_rate(sample_rate_hz)
+        self.sample_rate_hz = check_model_rate(sample_rate_hz, "silero")
         self.window_size = 512 if sample_rate_hz == 16000 else 256
         self.context_size = 64 if sample_rate_hz == 16000 else 32
         self.model_path = Path(model_path) if model_path is not None else find_silero_model()
@@ -216,14 +217,6 @@ class SileroOnnxVAD(VADBackend):
             inp[0, :c] = inp[0, w:]
 
 
-def _check_silero_rate(sample_rate_hz: Any) -> int:
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, int):
-        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate_hz!r}")
-    if sample_rate_hz not in (8000, 16000):
-        raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
-    return sample_rate_hz
-
-
 def read_silero_weights(model_path: str | os.PathLike[str],
                         sample_rate_hz: int = 16000) -> dict[str, np.ndarray]:
     """Read one rate's Silero VAD v5 tensors from a ``silero_vad.onnx`` with the ``onnx`` package.
@@ -257,7 +250,7 @@ def read_silero_weights(model_path: str | os.PathLike[str],
     import onnx
     from onnx import numpy_helper
 
-    rate = _check_silero_rate(sample_rate_hz)
+    rate = check_model_rate(sample_rate_hz, "silero")
     graph = onnx.load(str(model_path)).graph
     consts: dict[str, Any] = {}
     for node in graph.node:
@@ -369,7 +362,7 @@ class SileroNativeVAD(VADBackend):
 
     def __init__(self, sample_rate_hz: int = 16000,
                  model_path: str | os.PathLike[str] | None = None, *, _model: Any = None) -> None:
-        self.sample_rate_hz = _check_silero_rate(sample_rate_hz)
+        self.sample_rate_hz = check_model_rate(sample_rate_hz, "silero")
         self.model_path = Path(model_path) if model_path is not None else find_silero_model()
         if _model is None:
             path = self.model_path.resolve()
@@ -415,15 +408,14 @@ class EnergyVAD(VADBackend):
 
     Raises
     ------
-    ValueError
-        If the rate is not 8000 or 16000.
+    TypeError, ValueError
+        If the rate is not the int 8000 or 16000.
     """
 
     name = "energy"
 
     def __init__(self, sample_rate_hz: int = 16000) -> None:
-        if sample_rate_hz not in (8000, 16000):
-            raise ValueError(f"energy VAD runs at 8000 or 16000 Hz, got {sample_rate_hz}")
+        sample_rate_hz = check_model_rate(sample_rate_hz, "energy VAD")
         self._kernel = _kernels.load("vad_energy").EnergyVAD(sample_rate_hz)
         self.sample_rate_hz = sample_rate_hz
         self.window_size = int(self._kernel.window_size)
@@ -465,7 +457,7 @@ def load_vad(name: str = DEFAULT_VAD, sample_rate: int = 16000,
         If a Silero backend is asked for and no model file can be found.
     """
     if name == "silero":
-        _check_silero_rate(sample_rate)
+        check_model_rate(sample_rate, "silero")
         try:
             return SileroNativeVAD(sample_rate, model_path)
         except FileNotFoundError:

@@ -39,11 +39,11 @@ from livekit import rtc
 from livekit.agents import utils as agents_utils
 from livekit.agents import vad as agents_vad
 
-from ..audio import SUPPORTED_RATES
+from ..audio import MODEL_RATES, SUPPORTED_RATES, model_rate_for
 from ..audio_ring import AudioRing
 from ..options import TurnEngineOptions, seconds_to_samples
 from ..vad import VAD_BACKENDS
-from . import END, RAW_SPEECH, START, WindowTap, model_rate_for, shared_backend, vad_options
+from . import END, RAW_SPEECH, START, WindowTap, shared_backend, vad_options
 
 logger = logging.getLogger("turnengine.integrations.livekit")
 
@@ -163,7 +163,7 @@ class VAD(agents_vad.VAD):
             No ``silero_vad.onnx`` installed (Silero backends).
         """
         del force_cpu
-        if sample_rate not in (8000, 16000):
+        if sample_rate not in MODEL_RATES:
             raise ValueError(f"sample_rate must be 8000 or 16000 (the inference rate), got "
                              f"{sample_rate}")
         if backend not in VAD_BACKENDS:
