@@ -161,12 +161,12 @@ def test_nonfinite_features(model):
 
 
 def test_missing_package_gives_an_install_hint(monkeypatch):
-    monkeypatch.setattr(eot.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
 
     def no_dist(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(eot.importlib.metadata, "distribution", no_dist)
+    monkeypatch.setattr(importlib.metadata, "distribution", no_dist)
     with pytest.raises(eot.ModelUnavailableError, match=r"pip install 'turnengine\[smart-turn\]'"):
         eot.SmartTurnModel.load()
     with pytest.raises(ImportError):  # the usual signal of a missing extra
@@ -179,12 +179,12 @@ def test_missing_model_file(tmp_path, monkeypatch):
     fake.mkdir()
     spec = importlib.util.spec_from_file_location("pipecat", fake / "__init__.py",
                                                   submodule_search_locations=[str(fake)])
-    monkeypatch.setattr(eot.importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
 
     def no_dist(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(eot.importlib.metadata, "distribution", no_dist)
+    monkeypatch.setattr(importlib.metadata, "distribution", no_dist)
     with pytest.raises(eot.ModelUnavailableError, match="smart-turn-v3.2-cpu.onnx not found") as e:
         eot.find_smart_turn_model()
     assert e.value.path is not None and "smart_turn" in e.value.path

