@@ -93,6 +93,37 @@ def find_smart_turn_model() -> Path:
     )
 
 
+def _open_session(model_path: Path, intra_op_num_threads: int) -> Any:
+    """An onnxruntime CPU session of the model: sequential, one inter-op thread, quiet logs.
+
+    Raises
+    ------
+    ModelUnavailableError
+        If onnxruntime is missing or cannot open the file.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
+        raise ModelUnavailableError(
+            f"the smart-turn model needs onnxruntime ({exc}); {INSTALL_HINT}"
+        ) from exc
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(intra_op_num_threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(
+            str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ModelUnavailableError(
+            f"onnxruntime cannot open the smart-turn model {model_path}: {exc}",
+            path=str(model_path),
+        ) from exc
+
+
 class SmartTurnModel:
     """Smart Turn v3.2 on onnxruntime: (80, 800) Whisper log-mel features -> P(turn complete).
 
@@ -173,28 +204,7 @@ class SmartTurnModel:
                 f"{SMART_TURN_DISTRIBUTION} ships ({INSTALL_HINT})",
                 path=str(model_path),
             )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
-            raise ModelUnavailableError(
-                f"the smart-turn model needs onnxruntime ({exc}); {INSTALL_HINT}"
-            ) from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(intra_op_num_threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelUnavailableError(
-                f"onnxruntime cannot open the smart-turn model {model_path}: {exc}",
-                path=str(model_path),
-            ) from exc
-        model = cls(session, model_path)
+        model = cls(_open_session(model_path, intra_op_num_threads), model_path)
         if warmup:
             model.predict(np.zeros((N_MELS, N_FRAMES), np.float32))
         return model

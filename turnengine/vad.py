@@ -36,7 +36,7 @@ import numpy as np
 
 from . import _kernels
 from ._packaged import first_file, package_file_candidates
-from .audio import check_model_rate
+from .audio import MODEL_RATES, check_model_rate
 
 #: Installed packages that ship ``silero_vad.onnx``, searched in order.
 SILERO_MODEL_RESOURCES: tuple[tuple[str, str], ...] = (
@@ -251,36 +251,13 @@ def read_silero_weights(model_path: str | os.PathLike[str],
         layer strides or kernel sizes).
     """
     import onnx
-    from onnx import numpy_helper
 
     rate = check_model_rate(sample_rate_hz, "silero")
     graph = onnx.load(str(model_path)).graph
-    consts: dict[str, Any] = {}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute:
-            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    branch = None
-    for node in graph.node:
-        if node.op_type != "If":
-            continue
-        cond = next((n for n in graph.node if node.input[0] in n.output), None)
-        if cond is None or cond.op_type != "Equal" or "sr" not in cond.input:
-            continue
-        other = [consts[i] for i in cond.input if i in consts]
-        if len(other) != 1 or int(np.asarray(other[0]).ravel()[0]) not in (8000, 16000):
-            continue
-        branches = {a.name: a.g for a in node.attribute}
-        then_rate = int(np.asarray(other[0]).ravel()[0])
-        branch = branches["then_branch" if rate == then_rate else "else_branch"]
-        break
+    branch = _rate_branch(graph, rate)
     if branch is None:
         raise ValueError(f"{model_path}: no If node on sr == 16000; not a Silero v5 model")
-    tensors: dict[str, np.ndarray] = {}
-    for node in branch.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            tensors[node.output[0].split("__")[-1]] = numpy_helper.to_array(node.attribute[0].t)
-    for init in list(branch.initializer) + list(graph.initializer):
-        tensors.setdefault(init.name.split("__")[-1], numpy_helper.to_array(init))
+    tensors = _branch_tensors(branch, graph)
     shapes = _kernels.load("vad_silero").weight_shapes(rate)
     out: dict[str, np.ndarray] = {}
     for name in shapes:
@@ -292,6 +269,43 @@ def read_silero_weights(model_path: str | os.PathLike[str],
         out[name] = np.asarray(found, dtype=np.float32)
     _check_silero_layers(branch, rate, model_path)
     return out
+
+
+def _rate_branch(graph: Any, rate: int) -> Any:
+    """The subgraph of the ``If`` node on ``sr == 16000`` (or 8000) taken at ``rate``, or None."""
+    from onnx import numpy_helper
+
+    consts: dict[str, Any] = {}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute:
+            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    for node in graph.node:
+        if node.op_type != "If":
+            continue
+        cond = next((n for n in graph.node if node.input[0] in n.output), None)
+        if cond is None or cond.op_type != "Equal" or "sr" not in cond.input:
+            continue
+        other = [consts[i] for i in cond.input if i in consts]
+        if len(other) != 1 or int(np.asarray(other[0]).ravel()[0]) not in MODEL_RATES:
+            continue
+        branches = {a.name: a.g for a in node.attribute}
+        then_rate = int(np.asarray(other[0]).ravel()[0])
+        return branches["then_branch" if rate == then_rate else "else_branch"]
+    return None
+
+
+def _branch_tensors(branch: Any, graph: Any) -> dict[str, np.ndarray]:
+    """A branch's ``Constant`` tensors and initializers (then the graph's), by their last name
+    part (``"...__encoder.0.reparam_conv.weight"`` -> ``"encoder.0.reparam_conv.weight"``)."""
+    from onnx import numpy_helper
+
+    tensors: dict[str, np.ndarray] = {}
+    for node in branch.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            tensors[node.output[0].split("__")[-1]] = numpy_helper.to_array(node.attribute[0].t)
+    for init in list(branch.initializer) + list(graph.initializer):
+        tensors.setdefault(init.name.split("__")[-1], numpy_helper.to_array(init))
+    return tensors
 
 
 def _check_silero_layers(branch: Any, rate: int, model_path: Any) -> None:
