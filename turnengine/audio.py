@@ -33,11 +33,16 @@ def check_sample_rate(sample_rate: object) -> int:
         If it is not one of :data:`SUPPORTED_RATES` (no silent resampling to a rate a model was
         not trained for).
     """
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
-        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate!r}")
-    if int(sample_rate) not in SUPPORTED_RATES:
+    rate = _int_rate(sample_rate)
+    if rate not in SUPPORTED_RATES:
         raise ValueError(f"unsupported sample rate {sample_rate} Hz; expected one of "
                          f"{', '.join(map(str, SUPPORTED_RATES))}")
+    return rate
+
+
+def _int_rate(sample_rate: object) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate!r}")
     return int(sample_rate)
 
 
@@ -72,12 +77,11 @@ def check_model_rate(sample_rate_hz: object, runner: str = "the model") -> int:
     ValueError
         If it is not 8000 or 16000 (``"silero runs at 8000 or 16000 Hz, got 44100"``).
     """
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)):
-        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate_hz!r}")
-    if int(sample_rate_hz) not in MODEL_RATES:
+    rate = _int_rate(sample_rate_hz)
+    if rate not in MODEL_RATES:
         raise ValueError(f"{runner} runs at {' or '.join(map(str, MODEL_RATES))} Hz, got "
                          f"{sample_rate_hz}")
-    return int(sample_rate_hz)
+    return rate
 
 
 def as_frames(chunk: object) -> np.ndarray:
