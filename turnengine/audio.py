@@ -1,7 +1,11 @@
 """Audio input checks (SPEC 2) and file reading (soundfile).
 
-:func:`as_frames` validates one pushed chunk without touching engine state and returns a view of
-shape ``(n_frames, n_channels)`` that the intake kernel accepts.
+The sample-rate rules live here and only here: the rates the engine takes
+(:data:`SUPPORTED_RATES`, :func:`check_sample_rate`), the rates its models run at
+(:data:`MODEL_RATES`, :func:`check_model_rate`) and which model rate an input rate is processed
+at (:func:`model_rate_for`).  :func:`as_frames` validates one pushed chunk without touching
+engine state and returns a view of shape ``(n_frames, n_channels)`` that the intake kernel
+accepts.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Input rates (Hz) the engine takes; the intake kernel resamples them to a model rate.
 SUPPORTED_RATES: tuple[int, ...] = (8000, 16000, 24000, 32000, 44100, 48000)
+#: Rates (Hz) the VAD and end-of-turn models run at (Silero's two branches).
+MODEL_RATES: tuple[int, ...] = (8000, 16000)
 MAX_CHANNELS = 32
 
 
@@ -26,12 +33,55 @@ def check_sample_rate(sample_rate: object) -> int:
         If it is not one of :data:`SUPPORTED_RATES` (no silent resampling to a rate a model was
         not trained for).
     """
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
-        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate!r}")
-    if int(sample_rate) not in SUPPORTED_RATES:
+    rate = _int_rate(sample_rate)
+    if rate not in SUPPORTED_RATES:
         raise ValueError(f"unsupported sample rate {sample_rate} Hz; expected one of "
                          f"{', '.join(map(str, SUPPORTED_RATES))}")
+    return rate
+
+
+def _int_rate(sample_rate: object) -> int:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
+        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate!r}")
     return int(sample_rate)
+
+
+def model_rate_for(sample_rate: object) -> int:
+    """The model rate audio at ``sample_rate`` is processed at: 8000 for 8 kHz, else 16000.
+
+    8 kHz (telephony) stays at 8 kHz, where Silero has its own branch; every other supported
+    rate is resampled to 16 kHz by the intake kernel.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`check_sample_rate` (not an int, not one of :data:`SUPPORTED_RATES`).
+    """
+    return 8000 if check_sample_rate(sample_rate) == 8000 else 16000
+
+
+def check_model_rate(sample_rate_hz: object, runner: str = "the model") -> int:
+    """Return ``sample_rate_hz`` as int if it is one of :data:`MODEL_RATES`.
+
+    Parameters
+    ----------
+    sample_rate_hz : int
+        A model rate in Hz.
+    runner : str
+        What runs at that rate, for the error message (``"silero"``, ``"energy VAD"``).
+
+    Raises
+    ------
+    TypeError
+        If it is not an int.
+    ValueError
+        If it is not 8000 or 16000 (``"silero runs at 8000 or 16000 Hz, got 44100"``).
+    """
+    rate = _int_rate(sample_rate_hz)
+    if rate not in MODEL_RATES:
+        raise ValueError(f"{runner} runs at {' or '.join(map(str, MODEL_RATES))} Hz, got "
+                         f"{sample_rate_hz}")
+    return rate
 
 
 def as_frames(chunk: object) -> np.ndarray:

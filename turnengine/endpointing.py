@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,14 +101,9 @@ class EndOfTurn:
         self.fallback = False
         if turn_detector == "smart-turn":
             if model is None:
-                from .eot import ModelUnavailableError, SmartTurnModel
+                from .eot import load_smart_turn
 
-                try:
-                    model = SmartTurnModel.load()
-                except ModelUnavailableError as exc:
-                    warnings.warn(f"turn_detector='smart-turn' is unavailable ({exc}); using the "
-                                  "fixed min_endpointing_delay instead", stacklevel=3)
-                    model = None
+                model = load_smart_turn(stacklevel=3)
             self.model = model
             self.fallback = model is None
         self._features: Any = None

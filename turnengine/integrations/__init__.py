@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels.codes import WindowFlag
+from ..audio import model_rate_for  # re-exported: the one rate rule is turnengine.audio's
 from ..engine import TurnEngine
 from ..options import TurnEngineOptions
 from ..vad import DEFAULT_VAD, VADBackend, load_vad
@@ -157,11 +158,6 @@ def shared_backend(name: str = DEFAULT_VAD, rate: int = 16000,
         As :func:`turnengine.load_vad`.
     """
     return _cached_backend(name, int(rate), None if model_path is None else str(model_path))
-
-
-def model_rate_for(input_rate: int) -> int:
-    """The rate the engine runs its VAD at for ``input_rate``: 8000 for 8 kHz, else 16000."""
-    return 8000 if input_rate == 8000 else 16000
 
 
 __all__ = ["VAD_OPTION_NAMES", "Windows", "WindowTap", "vad_options", "shared_backend",

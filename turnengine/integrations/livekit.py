@@ -39,10 +39,11 @@ from livekit import rtc
 from livekit.agents import utils as agents_utils
 from livekit.agents import vad as agents_vad
 
-from ..audio import SUPPORTED_RATES
+from ..audio import MODEL_RATES, SUPPORTED_RATES, model_rate_for
+from ..audio_ring import AudioRing
 from ..options import TurnEngineOptions, seconds_to_samples
 from ..vad import VAD_BACKENDS
-from . import END, RAW_SPEECH, START, WindowTap, model_rate_for, shared_backend, vad_options
+from . import END, RAW_SPEECH, START, WindowTap, shared_backend, vad_options
 
 logger = logging.getLogger("turnengine.integrations.livekit")
 
@@ -75,6 +76,25 @@ class VADOptions:
     model_path: str | None = None
     inference_frames: bool = True
 
+    @classmethod
+    def create(cls, sample_rate: int, backend: str, model_path: str | None,
+               inference_frames: bool, **hysteresis: Any) -> VADOptions:
+        """Validated options (``hysteresis``: :data:`~turnengine.integrations.VAD_OPTION_NAMES`).
+
+        Raises
+        ------
+        ValueError, TypeError
+            An unsupported ``sample_rate`` or backend, a bad hysteresis option.
+        """
+        if sample_rate not in MODEL_RATES:
+            raise ValueError(f"sample_rate must be 8000 or 16000 (the inference rate), got "
+                             f"{sample_rate}")
+        if backend not in VAD_BACKENDS:
+            raise ValueError(f"unknown VAD backend {backend!r}; expected one of {VAD_BACKENDS}")
+        return cls(engine=vad_options(**hysteresis), sample_rate=int(sample_rate),
+                   backend=backend, model_path=None if model_path is None else str(model_path),
+                   inference_frames=bool(inference_frames))
+
 
 class VAD(agents_vad.VAD):
     """LiveKit ``VAD`` backed by turnengine; build it with :meth:`load`.
@@ -92,42 +112,31 @@ class VAD(agents_vad.VAD):
     """
 
     @classmethod
-    def load(
-        cls,
-        *,
-        min_speech_duration: float = 0.05,
-        min_silence_duration: float = 0.55,
-        prefix_padding_duration: float = 0.5,
-        max_buffered_speech: float = 60.0,
-        activation_threshold: float = 0.5,
-        sample_rate: Literal[8000, 16000] = 16000,
-        force_cpu: bool = True,
-        onnx_file_path: str | None = None,
-        deactivation_threshold: float | None = None,
-        smoothing_alpha: float = 0.35,
-        min_volume: float = 0.0,
-        backend: str = "silero",
-        inference_frames: bool = True,
-    ) -> VAD:
+    def load(cls, *, min_speech_duration: float = 0.05, min_silence_duration: float = 0.55,
+             prefix_padding_duration: float = 0.5, max_buffered_speech: float = 60.0,
+             activation_threshold: float = 0.5, sample_rate: Literal[8000, 16000] = 16000,
+             force_cpu: bool = True, onnx_file_path: str | None = None,
+             deactivation_threshold: float | None = None, smoothing_alpha: float = 0.35,
+             min_volume: float = 0.0, backend: str = "silero",
+             inference_frames: bool = True) -> VAD:
         """Load the model once and return a VAD whose streams share its weights.
 
-        The first eight parameters are those of ``livekit.plugins.silero.VAD.load`` with the same
-        defaults, so it is a drop-in replacement.  Call it in the worker's prewarm function, as
-        with silero: it reads the weights and designs the resampling filters there, not on the
-        first audio frame.
+        The first eight parameters are ``livekit.plugins.silero.VAD.load``'s, with its defaults:
+        a drop-in replacement.  Call it in the worker's prewarm function, as with silero: it reads
+        the weights and designs the resampling filters there, not on the first audio frame.
 
         Parameters
         ----------
-        min_speech_duration : float
-            Seconds of consecutive speech before ``START_OF_SPEECH``.
-        min_silence_duration : float
-            Seconds of consecutive non-speech before ``END_OF_SPEECH``.
-        prefix_padding_duration : float
-            Seconds of audio before the onset delivered with ``START_OF_SPEECH``.
-        max_buffered_speech : float
-            Cap (s) on the audio delivered with ``END_OF_SPEECH``.
-        activation_threshold : float
-            A window whose smoothed probability is >= this is speech.
+        min_speech_duration, min_silence_duration : float
+            Seconds of consecutive speech before ``START_OF_SPEECH``; of consecutive non-speech
+            before ``END_OF_SPEECH``.
+        prefix_padding_duration, max_buffered_speech : float
+            Seconds of audio before the onset delivered with ``START_OF_SPEECH``; cap (s) on the
+            audio delivered with ``END_OF_SPEECH``.
+        activation_threshold, deactivation_threshold : float
+            A window whose smoothed probability is >= ``activation_threshold`` is speech; while
+            speaking, it stays speech while > ``deactivation_threshold`` (default
+            ``max(activation_threshold - 0.15, 0.01)``).
         sample_rate : {16000, 8000}
             Inference rate (Hz).  Input at another rate is resampled: 24-48 kHz to 16 kHz by
             turnengine's intake kernel, anything else by LiveKit's ``rtc.AudioResampler``.
@@ -135,18 +144,13 @@ class VAD(agents_vad.VAD):
             Accepted for compatibility; turnengine always runs on the CPU.
         onnx_file_path : str, optional
             A ``silero_vad.onnx`` file (Silero backends).
-        deactivation_threshold : float, optional
-            While speaking, a window stays speech while its probability is > this; default
-            ``max(activation_threshold - 0.15, 0.01)``.
-        smoothing_alpha : float
-            Exponential smoothing of the probabilities (0.35, LiveKit's ``ExpFilter``).
-        min_volume : float
-            RMS gate in [0, 1]; 0 (default) is off.
+        smoothing_alpha, min_volume : float
+            Exponential smoothing of the probabilities (0.35, LiveKit's ``ExpFilter``); RMS gate
+            in [0, 1] (0, the default, is off).
         backend : {"silero", "silero-onnx", "energy"}
             turnengine VAD backend.
         inference_frames : bool
-            Attach each window's audio to ``INFERENCE_DONE`` (default True, as LiveKit);
-            ``AgentSession`` does not read it, so False saves one ``rtc.AudioFrame`` per window.
+            Attach each window's audio to ``INFERENCE_DONE`` (as LiveKit; AgentSession ignores it).
 
         Returns
         -------
@@ -154,38 +158,18 @@ class VAD(agents_vad.VAD):
 
         Raises
         ------
-        ValueError
-            An unsupported ``sample_rate`` or backend, or an option out of range.
-        TypeError
-            An option of the wrong type.
+        ValueError, TypeError
+            An unsupported ``sample_rate`` or backend; an option out of range or of wrong type.
         FileNotFoundError
             No ``silero_vad.onnx`` installed (Silero backends).
         """
         del force_cpu
-        if sample_rate not in (8000, 16000):
-            raise ValueError(f"sample_rate must be 8000 or 16000 (the inference rate), got "
-                             f"{sample_rate}")
-        if backend not in VAD_BACKENDS:
-            raise ValueError(f"unknown VAD backend {backend!r}; expected one of {VAD_BACKENDS}")
-        opts = VADOptions(
-            engine=vad_options(
-                min_speech_duration=min_speech_duration,
-                min_silence_duration=min_silence_duration,
-                prefix_padding_duration=prefix_padding_duration,
-                max_buffered_speech=max_buffered_speech,
-                activation_threshold=activation_threshold,
-                deactivation_threshold=deactivation_threshold,
-                smoothing_alpha=smoothing_alpha,
-                min_volume=min_volume),
-            sample_rate=int(sample_rate), backend=backend,
-            model_path=None if onnx_file_path is None else str(onnx_file_path),
-            inference_frames=bool(inference_frames))
-        vad = cls(opts=opts)
-        # Prewarm: read the weights, and design one resampling filter (imports scipy.signal,
-        # seconds on a cold start) so that no stream does it on the event loop.
-        if opts.sample_rate == 16000:
-            WindowTap(48000, vad._backend().fresh(), opts.engine)
-        return vad
+        return cls(opts=VADOptions.create(sample_rate, backend, onnx_file_path, inference_frames,
+            min_speech_duration=min_speech_duration, min_silence_duration=min_silence_duration,
+            prefix_padding_duration=prefix_padding_duration,
+            max_buffered_speech=max_buffered_speech, activation_threshold=activation_threshold,
+            deactivation_threshold=deactivation_threshold, smoothing_alpha=smoothing_alpha,
+            min_volume=min_volume))._prewarmed()
 
     def __init__(self, *, opts: VADOptions) -> None:
         probe = shared_backend(opts.backend, opts.sample_rate, opts.model_path)
@@ -196,6 +180,13 @@ class VAD(agents_vad.VAD):
 
     def _backend(self) -> Any:
         return shared_backend(self._opts.backend, self._opts.sample_rate, self._opts.model_path)
+
+    def _prewarmed(self) -> VAD:
+        """Read the weights, and design one resampling filter (imports scipy.signal, seconds on
+        a cold start) so that no stream does it on the event loop; return this VAD."""
+        if self._opts.sample_rate == 16000:
+            WindowTap(48000, self._backend().fresh(), self._opts.engine)
+        return self
 
     @property
     def model(self) -> str:
@@ -253,42 +244,6 @@ class VAD(agents_vad.VAD):
             stream.update_options(**changes)
 
 
-class _PcmRing:
-    """The last ``capacity`` int16 input samples, addressed by absolute input-sample index."""
-
-    def __init__(self, capacity: int) -> None:
-        self._buf = np.zeros(max(1, capacity), dtype=np.int16)
-        self.end = 0  # one past the last sample written
-
-    @property
-    def capacity(self) -> int:
-        return int(self._buf.shape[0])
-
-    def write(self, pcm: np.ndarray) -> None:
-        cap = self._buf.shape[0]
-        n = pcm.shape[0]
-        if n >= cap:
-            pcm = pcm[-cap:]
-            self.end += n - cap
-            n = cap
-        pos = self.end % cap
-        first = min(n, cap - pos)
-        self._buf[pos:pos + first] = pcm[:first]
-        self._buf[: n - first] = pcm[first:]
-        self.end += n
-
-    def between(self, a: int, b: int) -> np.ndarray:
-        cap = self._buf.shape[0]
-        a = max(a, self.end - cap, 0)
-        b = min(b, self.end)
-        if b <= a:
-            return np.zeros(0, dtype=np.int16)
-        i, j = a % cap, b % cap
-        if i < j:
-            return self._buf[i:j].copy()
-        return np.concatenate([self._buf[i:], self._buf[:j]])
-
-
 class VADStream(agents_vad.VADStream):
     """One audio stream: ``push_frame(rtc.AudioFrame)`` in, ``VADEvent`` out (``async for``).
 
@@ -305,7 +260,7 @@ class VADStream(agents_vad.VADStream):
         self._input_rate = 0
         self._tap: WindowTap | None = None
         self._resampler: rtc.AudioResampler | None = None
-        self._ring: _PcmRing | None = None
+        self._ring: AudioRing | None = None
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -359,13 +314,10 @@ class VADStream(agents_vad.VADStream):
         self._max_in = seconds_to_samples(o.max_buffered_speech + o.prefix_padding_duration,
                                           rate)
         w_in = -(-self._tap.window_size * rate // self._opts.sample_rate)
-        ring = _PcmRing(self._max_in + 4 * w_in)
-        if self._ring is not None:  # keep what the old ring holds (options changed mid-stream)
-            end = self._ring.end
-            keep = self._ring.between(end - ring.capacity, end)
-            ring.end = end - keep.shape[0]
-            ring.write(keep)
-        self._ring = ring
+        capacity = self._max_in + 4 * w_in
+        # Options changed mid-stream: keep what the old ring holds.
+        self._ring = (AudioRing(capacity, dtype=np.int16) if self._ring is None
+                      else self._ring.resized(capacity))
 
     def _flush(self) -> None:
         """Hard segment boundary: fresh model state and hysteresis, counters from zero.
@@ -420,7 +372,7 @@ class VADStream(agents_vad.VADStream):
                 frame = rtc.AudioFrame(pcm.tobytes(), frame.sample_rate, 1, pcm.shape[0])
         if pcm.shape[0] == 0:
             return
-        self._ring.write(pcm)
+        self._ring.append(pcm)
         if self._resampler is not None:
             parts = [np.frombuffer(f.data, dtype=np.int16) for f in self._resampler.push(frame)]
             parts = [p for p in parts if p.shape[0]]

@@ -41,9 +41,9 @@ from typing import Any, Literal
 
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 
-from ..audio import check_sample_rate
+from ..audio import check_sample_rate, model_rate_for
 from ..vad import DEFAULT_VAD, VAD_BACKENDS
-from . import RAW_SPEECH, SPEAKING, WindowTap, model_rate_for, shared_backend, vad_options
+from . import RAW_SPEECH, SPEAKING, WindowTap, shared_backend, vad_options
 
 HYSTERESIS_MODES: tuple[str, ...] = ("turnengine", "pipecat")
 
