@@ -38,7 +38,7 @@ from ._core.session import Session
 from ._core.turns import TurnEmitter
 from ._core.vad_report import VadReporting
 from ._core.window_log import WindowLog, WindowLogRecorder
-from .audio import as_frames, check_sample_rate
+from .audio import as_frames, check_sample_rate, model_rate_for
 from .endpointing import TURN_DETECTORS, EndOfTurn
 from .events import USER_STATES, Event, VADEventType
 from .options import TurnEngineOptions, seconds_to_samples
@@ -166,7 +166,7 @@ class TurnEngine(HostCallsAPI):
         self.options = _check_options(turn_detector, options, kwargs)
         self.sample_rate = rate
         self.turn_detector = turn_detector
-        model_rate = 8000 if rate == 8000 else 16000
+        model_rate = model_rate_for(rate)
         eot = EndOfTurn(turn_detector, self.options, model_rate, eot_executor, eot_model)
         self._pipe = Pipeline(rate, vad, model_path, self.options, eot.predict_after_samples)
         self.model_rate = self._pipe.model_rate

@@ -1,6 +1,9 @@
 """Metrics with LiveKit's classes and fields (``livekit/agents/metrics/base.py``), SPEC 8.
 
-All durations are seconds; ``timestamp`` is epoch seconds.  No field is ever negative.
+All durations are seconds; ``timestamp`` is epoch seconds.  Nothing is clamped at 0 except
+``transcription_delay`` (LiveKit's definition: 0 when the final transcript came before the end of
+speech): a negative delay would be a bug to surface, and a negative ``idle_time`` means the VAD
+ran slower than real time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ class VADMetrics:
     """Frame-VAD work over about one second of audio.
 
     ``idle_time`` is the audio duration of the period minus the inference time (the real-time
-    headroom), floored at 0; ``inference_duration_total`` is the compute time of the backend.
+    headroom; negative when inference is slower than real time); ``inference_duration_total``
+    is the compute time of the backend.
     """
 
     label: str

@@ -18,8 +18,9 @@ import numpy as np
 
 from . import _kernels
 from ._core.batch import BatchedSlot, GroupBatch
-from .audio import as_frames, check_sample_rate
+from .audio import as_frames, model_rate_for
 from .engine import TurnEngine
+from .eot import load_smart_turn
 from .events import Event
 from .options import TurnEngineOptions
 from .vad import DEFAULT_VAD, SileroNativeVAD, VADBackend, load_vad
@@ -60,7 +61,7 @@ class TurnEngineGroup:
         if isinstance(n_streams, bool) or not isinstance(n_streams, int) or n_streams < 1:
             raise ValueError(f"n_streams must be an int >= 1, got {n_streams!r}")
         options = (options or TurnEngineOptions()).replace(**kwargs)
-        model_rate = 8000 if check_sample_rate(sample_rate) == 8000 else 16000
+        model_rate = model_rate_for(sample_rate)
         backend = load_vad(vad, model_rate, model_path)
         self._batch: Any = None
         if isinstance(backend, SileroNativeVAD):
@@ -69,14 +70,8 @@ class TurnEngineGroup:
                                        "vad_silero"))
             self._batch = module.SileroBatch(backend.model, n_streams)
         self.window_size = int(backend.window_size)
-        eot_model = None
-        if turn_detector == "smart-turn":
-            from .eot import ModelUnavailableError, SmartTurnModel
-
-            try:
-                eot_model = SmartTurnModel.load()
-            except ModelUnavailableError:
-                eot_model = None  # each engine warns and falls back to the fixed delay
+        # Loaded once for every stream; when missing, each engine warns and falls back.
+        eot_model = load_smart_turn(warn=False) if turn_detector == "smart-turn" else None
         self.engines: list[TurnEngine] = []
         for i in range(n_streams):
             stream_vad: VADBackend = (

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...audio import AudioFile, read_audio
+from ...eot import load_smart_turn
 from ...options import TurnEngineOptions
 from ...replay import replay_audio
 from .clip import ClipScore, score_clip
@@ -123,14 +124,8 @@ def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero"
     on_clip : callable, optional
         Called with each clip's score as soon as it is ready (progress display).
     """
-    eot_model = None
-    if turn_detector == "smart-turn":
-        from ...eot import ModelUnavailableError, SmartTurnModel
-
-        try:
-            eot_model = SmartTurnModel.load()
-        except ModelUnavailableError:
-            eot_model = None  # each engine warns and falls back
+    # Loaded once for every clip; when missing, each engine warns and falls back.
+    eot_model = load_smart_turn(warn=False) if turn_detector == "smart-turn" else None
     scores = []
     for audio, labels in labelled_clips(directory):
         score = evaluate_clip(audio, labels, vad=vad, options=options, model_path=model_path,
