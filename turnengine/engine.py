@@ -340,15 +340,13 @@ class TurnEngine(HostCallsAPI):
         n_win = self._pipe.intake(frames)
         if self._stall_watchdog:
             self._last_audio_wall = time.monotonic()
-        return self._decide(n_win)
-
-    def _decide(self, n_win: int, probs: np.ndarray | None = None,
-                infer_s: float = 0.0) -> list[Event]:
-        """Run the windows the intake made ready (``probs``: computed by a batch)."""
         if self._driver.idle(n_win):
             return []  # a push that completed no window: nothing can happen
-        with self._bus.collect() as out:
-            self._driver.decide(n_win, probs, infer_s)
+        out = self._bus.begin()
+        try:
+            self._driver.decide(n_win)
+        finally:
+            self._bus.end()
         self._pipe.consume(n_win)
         return out
 

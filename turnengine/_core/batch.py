@@ -90,7 +90,7 @@ class GroupBatch:
         self._defer_win = np.zeros(n, np.int64)
         self._defer_s = np.zeros(n, np.float64)
         self._total = np.array([p.vad_report.n_windows for p in self.parts], np.int64)
-        self._next = np.array([p.vad_report.next_boundary() for p in self.parts], np.int64)
+        self._next = np.array([p.vad_report.next_boundary for p in self.parts], np.int64)
         self._size(64, 4 * window_size)
 
     def _size(self, n_windows: int, n_samples: int) -> None:
@@ -200,7 +200,7 @@ class GroupBatch:
     def _settled(self, i: int) -> None:
         vad = self.parts[i].vad_report
         self._total[i] = vad.n_windows
-        self._next[i] = vad.next_boundary()
+        self._next[i] = vad.next_boundary
 
     def _resume(self, i: int, k: int, per_window_s: float, out: list[Any]) -> None:
         self._sync(i)

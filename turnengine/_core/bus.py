@@ -57,12 +57,22 @@ class EventBus:
     @contextmanager
     def collect(self) -> Iterator[list[Event]]:
         """The list of events raised while the ``with`` block runs (nested blocks included)."""
-        out: list[Event] = []
-        self._collecting.append(out)
+        out = self.begin()
         try:
             yield out
         finally:
-            self._collecting.pop()
+            self.end()
+
+    def begin(self) -> list[Event]:
+        """Start collecting (as :meth:`collect`, for hot paths): every :meth:`begin` needs its
+        :meth:`end`, in a ``finally``."""
+        out: list[Event] = []
+        self._collecting.append(out)
+        return out
+
+    def end(self) -> None:
+        """Stop the innermost collection."""
+        self._collecting.pop()
 
     def emit(self, event: Event) -> None:
         """Deliver one session event (see the module notes for the order)."""

@@ -48,23 +48,24 @@ class Driver:
         self._static_plain = not (self._eot_on or window_log is not None
                                   or pipeline.min_volume > 0)
         self.touched = True  # set by the facade when :meth:`plain` may have changed
+        self._heap = scheduler.heap
 
     def idle(self, n_win: int) -> bool:
         """True when a push that completed ``n_win`` windows cannot cause anything."""
-        return not n_win and not self._scheduler and not self._eot_on
+        return not n_win and not self._heap and not self._eot_on
 
     def between_steps(self) -> None:
         """Pick up a model answer and run due actions (before and after each step)."""
         if self._eot_on:
             self._session.poll_eot()
-        if self._scheduler:
+        if self._heap:
             self._scheduler.run_due(self._pipe.now, self._host)
 
     def plain(self) -> bool:
         """True when a chunk needs nothing but the kernels until they emit: no end-of-turn
         model, audio history, scheduled action, window log, ``inference_done`` subscriber or
         ``min_volume`` gate (what a group may step in one kernel call for many streams)."""
-        return (self._static_plain and self._history.ring is None and not self._scheduler
+        return (self._static_plain and self._history.ring is None and not self._heap
                 and not self._bus.has(INFERENCE_DONE))
 
     def decide(self, n_win: int, given: np.ndarray | None = None, infer_s: float = 0.0) -> None:
@@ -72,11 +73,12 @@ class Driver:
         drops them from the buffer afterwards).
 
         ``given`` are probabilities a batched VAD already computed (``infer_s`` their time)."""
-        self.between_steps()
+        if self._eot_on or self._heap:
+            self.between_steps()
         if n_win:
             hyst = self._pipe.hysteresis  # the raw runs before this chunk, for inference_done
             runs = ((int(hyst.speech_run), int(hyst.silence_run))
-                    if self._session.bus.has(INFERENCE_DONE) else None)
+                    if self._bus.has(INFERENCE_DONE) else None)
             n_h, measured = self._pipe.classify(n_win, given)
             self._run(n_win, n_h, measured if given is None else infer_s, runs)
 
@@ -99,35 +101,51 @@ class Driver:
 
     def _run(self, n_win: int, n_h: int, infer_s: float, runs: tuple[int, int] | None,
              first: tuple[int, int, int] | None = None, start: int | None = None) -> None:
-        pipe, w_size = self._pipe, self._pipe.window_size
+        pipe, vad, w_size = self._pipe, self._vad, self._pipe.window_size
         if start is None:
             start = pipe.now
-        samples = pipe.windows(n_win)
         if self._log is not None:
             self._log.append(start, pipe.probs[:n_win], pipe.smoothed[:n_win], pipe.flags[:n_win])
         per_window_s = infer_s / n_win
-        g0 = self._vad.n_windows  # windows before this chunk
+        g0 = vad.n_windows  # windows before this chunk
+        extras = runs is not None or self._eot_on or self._history.ring is not None
+        step, heap, gate = pipe.timers.step, self._heap, self._session.gate
         w = jh = 0
         while w < n_win:
             if first is not None:  # plain: the step a group made is what step() would give
                 (n_t, used, used_h), first = first, None
             else:
-                limit = self._step_limit(w, n_win, start)
-                n_t, used, used_h = pipe.step(w, limit, jh, n_h, start + w * w_size)
-            step_audio = samples[w * w_size:(w + used) * w_size]
-            self._history.record(step_audio, start + w * w_size)  # before events ask for it
-            if runs is not None:
-                runs = self._vad.inference_done(samples, pipe.flags, pipe.smoothed, w, used,
-                                                start, per_window_s, runs)
-            if self._eot_on:
-                self._session.feed_turn_audio(step_audio, start + w * w_size)
-            self._metrics_and_codes(g0, w + used, n_t, start, per_window_s)
+                limit = (self._step_limit(w, n_win, start) if heap or self._history.ring
+                         is not None else n_win - w)
+                n_t, used, used_h = step(w, limit, jh, n_h, start + w * w_size)
+            if extras:
+                runs = self._step_audio(w, used, start, per_window_s, runs)
+            g_end = g0 + w + used
+            if n_t or g_end >= vad.next_boundary:
+                self._metrics_and_codes(g0, w + used, n_t, start, per_window_s)
+            else:
+                vad.account(g_end, per_window_s)
             w += used
             jh += used_h
-            self.between_steps()
-            gate = self._session.gate
+            if self._eot_on or heap:
+                self.between_steps()
             if gate is not None:
                 gate.flush(pipe.now, self._session.stt_muted())
+
+    def _step_audio(self, w: int, used: int, start: int, per_window_s: float,
+                    runs: tuple[int, int] | None) -> tuple[int, int] | None:
+        """The step's audio to the history (before its events ask for it), the VAD's
+        ``inference_done`` events and the end-of-turn model."""
+        pipe, w_size = self._pipe, self._pipe.window_size
+        samples = pipe.windows(w + used)
+        step_audio = samples[w * w_size:]
+        self._history.record(step_audio, start + w * w_size)
+        if runs is not None:
+            runs = self._vad.inference_done(samples, pipe.flags, pipe.smoothed, w, used, start,
+                                            per_window_s, runs)
+        if self._eot_on:
+            self._session.feed_turn_audio(step_audio, start + w * w_size)
+        return runs
 
     def _metrics_and_codes(self, g0: int, w_end: int, n_t: int, start: int,
                            per_window_s: float) -> None:
@@ -135,12 +153,13 @@ class Driver:
         a metrics boundary on the emitting window itself comes after that window's codes."""
         vad, w_size = self._vad, self._pipe.window_size
         g_end = g0 + w_end
-        m = vad.next_boundary()
+        m = vad.next_boundary
         while m <= g_end and not (n_t and m == g_end):
             vad.account(m, per_window_s)
             vad.emit_metrics(start + (m - g0) * w_size)
             m += vad.every
-        self._session.run_fired(self._pipe.codes(n_t))
+        if n_t:
+            self._session.run_fired(self._pipe.codes(n_t))
         if m == g_end and n_t:
             vad.account(m, per_window_s)
             vad.emit_metrics(start + (m - g0) * w_size)

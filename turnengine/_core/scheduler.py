@@ -20,27 +20,28 @@ class Scheduler:
     """A heap of ``(sample, sequence, action)``; ties run in the order they were scheduled."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, int, Action]] = []
+        #: The heap itself; empty when nothing is scheduled (the driver's hot path reads it).
+        self.heap: list[tuple[int, int, Action]] = []
         self._seq = 0
 
     def __bool__(self) -> bool:
-        return bool(self._heap)
+        return bool(self.heap)
 
     def add(self, sample: int, action: Action) -> None:
         """Run ``action(target)`` once the clock reaches ``sample``."""
         self._seq += 1
-        heapq.heappush(self._heap, (sample, self._seq, action))
+        heapq.heappush(self.heap, (sample, self._seq, action))
 
     @property
     def next_sample(self) -> int | None:
         """Clock sample of the earliest action not yet run."""
-        return self._heap[0][0] if self._heap else None
+        return self.heap[0][0] if self.heap else None
 
     def run_due(self, now: int, target: Any) -> None:
         """Run every action due at or before ``now`` with ``target``; one that raises is
         logged and the others still run."""
-        while self._heap and self._heap[0][0] <= now:
-            _, _, action = heapq.heappop(self._heap)
+        while self.heap and self.heap[0][0] <= now:
+            _, _, action = heapq.heappop(self.heap)
             try:
                 action(target)
             except Exception:

@@ -42,26 +42,25 @@ class VadReporting:
         self._w = window_size
         self.every = max(1, round(1.0 / (window_size / clock.model_rate)))
         self.n_windows = 0          # windows accounted so far (global index)
+        self.next_boundary = self.every  # global window index of the next VADMetrics
         self._windows = 0           # since the last VADMetrics
         self._infer_s = 0.0
 
     # -- VADMetrics -------------------------------------------------------------------------------
-    def next_boundary(self) -> int:
-        """Global window index at which the next ``VADMetrics`` is due."""
-        return (self.n_windows // self.every + 1) * self.every
-
     def account(self, upto: int, per_window_s: float) -> None:
         """Count windows up to global index ``upto`` with ``per_window_s`` inference each."""
         d = upto - self.n_windows
         self._windows += d
         self._infer_s += d * per_window_s
         self.n_windows = upto
+        self.next_boundary = (upto // self.every + 1) * self.every
 
     def add(self, n_windows: int, infer_s: float) -> None:
         """Count ``n_windows`` more windows (no boundary among them) that took ``infer_s``."""
         self.n_windows += n_windows
         self._windows += n_windows
         self._infer_s += infer_s
+        self.next_boundary = (self.n_windows // self.every + 1) * self.every
 
     def emit_metrics(self, t: int) -> None:
         """``metrics_collected`` with the ``VADMetrics`` since the last one, decided at ``t``."""
