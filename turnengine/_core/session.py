@@ -57,8 +57,6 @@ class Session:
         self.agent_state = "listening"
         # The user's turn in progress.
         self.turn_start: int | None = None
-        self.utterance_start = -1
-        self.last_end = -1
         self.text = TurnText()
         self.transcripts_fed = False
         self.after_backchannel = False
@@ -69,6 +67,16 @@ class Session:
         self.agent_speech_start: int | None = None
         self.agent_interruptible = options.allow_interruptions
         self.agent_speech_interrupted = False
+
+    @property
+    def utterance_start(self) -> int:
+        """Onset (clock sample) of the user's latest utterance, -1 before any (the kernel's)."""
+        return int(self._timers.speech_start)
+
+    @property
+    def last_end(self) -> int:
+        """Back-dated end of the user's latest utterance, -1 before any (the kernel's)."""
+        return int(self._timers.last_speaking)
 
     def enable_stt_gate(self) -> None:
         ring = self._history.enable(self.pipeline.now)
@@ -121,7 +129,6 @@ class Session:
                 pad = seconds_to_samples(self.options.prefix_padding_duration, sr)
                 self.eot.start_turn(self._history.between(onset - pad, t))
                 self.feat_pos = t
-        self.utterance_start = onset
         self.text.utterance_first = len(self.text.finals)
         self.text.interim_words = 0
         self.after_backchannel = False
@@ -131,7 +138,6 @@ class Session:
         self._vad_report.boundary(VADEventType.START_OF_SPEECH, t, onset, self.utterance_start)
 
     def _on_end(self, t: int, end: int) -> None:
-        self.last_end = end
         self.agent_spoke_since_end = False
         self.set_user_state("listening", t, end)
         if self.gate is not None:
