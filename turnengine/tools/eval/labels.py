@@ -254,17 +254,28 @@ def _turn_ends(raw: Any, details: tuple[TurnEnd, ...], source: str) -> tuple[flo
     return turn_ends
 
 
-def _label_segments(raw: Any, source: str, key: str) -> tuple[LabelSegment, ...]:
+def _objects(raw: Any, source: str, key: str, required: tuple[str, ...],
+             expected: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(where, item)`` for each object of the list ``raw`` (``key`` of a label file), checked
+    to hold every ``required`` key."""
     if not isinstance(raw, list):
         raise ValueError(f"{source}: {key!r} must be a list, got {type(raw).__name__}")
     out = []
     for i, item in enumerate(raw):
         where = f"{source}: '{key}[{i}]'"
         if not isinstance(item, Mapping):
-            raise ValueError(f"{where}: expected an object with start_s/end_s, got {item!r}")
-        for k in ("start_s", "end_s"):
+            raise ValueError(f"{where}: expected {expected}, got {item!r}")
+        for k in required:
             if k not in item:
                 raise ValueError(f"{where}: missing key {k!r}")
+        out.append((where, item))
+    return out
+
+
+def _label_segments(raw: Any, source: str, key: str) -> tuple[LabelSegment, ...]:
+    out = []
+    for where, item in _objects(raw, source, key, ("start_s", "end_s"),
+                                "an object with start_s/end_s"):
         start = number(item["start_s"], f"{where}.start_s")
         end = number(item["end_s"], f"{where}.end_s")
         if end < start:
@@ -275,16 +286,9 @@ def _label_segments(raw: Any, source: str, key: str) -> tuple[LabelSegment, ...]
 
 
 def _turn_end_details(raw: Any, source: str) -> tuple[TurnEnd, ...]:
-    if not isinstance(raw, list):
-        raise ValueError(f"{source}: 'turn_end_details' must be a list, got {type(raw).__name__}")
     out = []
-    for i, item in enumerate(raw):
-        where = f"{source}: 'turn_end_details[{i}]'"
-        if not isinstance(item, Mapping):
-            raise ValueError(f"{where}: expected an object, got {item!r}")
-        for k in ("t", "next_start_s", "gap_s", "kind"):
-            if k not in item:
-                raise ValueError(f"{where}: missing key {k!r}")
+    for where, item in _objects(raw, source, "turn_end_details",
+                                ("t", "next_start_s", "gap_s", "kind"), "an object"):
         kind = item["kind"]
         if kind not in TURN_KINDS:
             raise ValueError(f"{where}.kind: expected one of {TURN_KINDS}, got {kind!r}")
