@@ -732,9 +732,13 @@ def _set_simd(bint enabled):
     return simd_level()
 
 
-# The tensor list and the weight checks are plain Python: shared with the reference twin, so
-# the two can never disagree about what a valid model is.
-from turnengine._kernels.vad_silero_ref import _checked_weights, weight_shapes  # noqa: E402
+# The tensor list and the weight checks are plain Python in vad_silero_spec, which the reference
+# twin imports too, so the two can never disagree about what a valid model is.
+from turnengine._kernels import vad_silero_spec as _spec  # noqa: E402
+from turnengine._kernels.vad_silero_spec import checked_weights, weight_shapes  # noqa: E402
+
+if (_spec.H, _spec.C2) != (H, C2):
+    raise ImportError("ext/vad_silero.pyx and vad_silero_spec.py disagree on layer sizes")
 
 
 def _pack(w):
@@ -820,7 +824,7 @@ cdef class SileroModel:
         cdef int bits = 0
         if self.m.fft.win != NULL:
             raise RuntimeError("a SileroModel is immutable; build a new one")
-        w = _checked_weights(sample_rate_hz, weights)
+        w = checked_weights(sample_rate_hz, weights)
         nfft = 256 if sample_rate_hz == 16000 else 128
         mm = nfft // 2
         nb = mm + 1
