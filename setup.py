@@ -37,11 +37,15 @@ compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 
 def _extensions() -> list[Extension]:
     sources = sorted((HERE / "ext").glob("*.pyx"))
+    # C headers under ext/ (e.g. silero_simd.h, the SIMD code of vad_silero.pyx): on the include
+    # path, and dependencies of every kernel so that editing one rebuilds.
+    headers = sorted(str(h.relative_to(HERE)) for h in (HERE / "ext").glob("*.h"))
     return [
         Extension(
             f"turnengine._kernels.{src.stem}",
             [str(src.relative_to(HERE))],
-            include_dirs=[numpy.get_include()],
+            include_dirs=[numpy.get_include(), "ext"],
+            depends=headers,
             define_macros=macros,
             extra_compile_args=compile_args,
             language="c",
