@@ -1,4 +1,8 @@
-"""Type stub for the compiled PCM intake kernel ``turnengine._kernels.pcm`` (ext/pcm.pyx)."""
+"""Type stub of the compiled PCM intake kernel ``turnengine._kernels.pcm`` (ext/pcm.pyx).
+
+The pure-Python twin ``pcm_ref`` has the same names and parameters
+(tests/test_kernel_stubs.py checks both against this file).
+"""
 
 import numpy as np
 import numpy.typing as npt
