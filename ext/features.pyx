@@ -104,7 +104,7 @@ cdef double _H = sqrt(0.5)
 
 def _init_tables():
     global _w0_re, _w0_im, _w1_re, _w1_im
-    cdef int i, j, k, n1, n2, k1, k2, b, c, off
+    cdef int i, j, k, n1, n2, b, c, off
     cdef double th
     w = hann_window()
     for i in range(_N_FFT):

@@ -402,8 +402,8 @@ cdef class Intake:
             float32 ``x`` holds NaN/inf; if ``out`` is too short, strided or read-only.  The
             state is unchanged in every case.
         """
-        cdef double scale
-        cdef Py_ssize_t n_frames, n_channels, out_len, n
+        cdef double scale = 0.0
+        cdef Py_ssize_t n_frames = 0, n_channels = 0, out_len = 0, n
         cdef Py_ssize_t bad = -1
         cdef int x_type = -1
         cdef cnp.ndarray xa, oa
