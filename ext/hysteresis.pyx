@@ -19,6 +19,7 @@ from _common cimport (
     WF_SPEAKING,
     WF_START,
 )
+include "_codes.pxi"
 
 
 cdef struct HystState:

@@ -21,6 +21,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
 from _common cimport KE_NONFINITE, KE_OUTPUT_TOO_SMALL
+include "_codes.pxi"
 
 import numpy as np
 

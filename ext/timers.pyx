@@ -36,6 +36,7 @@ from _common cimport (
     WF_RAW_SPEECH,
     WF_START,
 )
+include "_codes.pxi"
 
 DEF _MAX_EV = 6
 

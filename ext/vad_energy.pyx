@@ -19,6 +19,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memmove, memset
 
 from _common cimport KE_BAD_LENGTH, KE_NONFINITE, KE_OUTPUT_TOO_SMALL
+include "_codes.pxi"
 
 import numpy as np
 
