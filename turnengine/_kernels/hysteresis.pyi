@@ -40,6 +40,7 @@ class Hysteresis:
         ev_code: npt.NDArray[np.int32],
         ev_sample: npt.NDArray[np.int64],
         ev_aux: npt.NDArray[np.int64],
+        runs_out: npt.NDArray[np.int64] | None = None,
     ) -> int: ...
     def bind(
         self,
@@ -50,5 +51,6 @@ class Hysteresis:
         ev_code: npt.NDArray[np.int32],
         ev_sample: npt.NDArray[np.int64],
         ev_aux: npt.NDArray[np.int64],
+        runs_out: npt.NDArray[np.int64] | None = None,
     ) -> None: ...
     def step(self, n: int, start_sample: int) -> int: ...
