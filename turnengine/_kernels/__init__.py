@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 KERNEL_NAMES = ("pcm", "hysteresis", "timers", "vad_energy", "vad_silero", "features")
 ENV_PUREPYTHON = "TURNENGINE_PUREPYTHON"
 
-KernelName = Literal["pcm", "hysteresis", "timers", "vad_energy", "vad_silero", "features"]
-
-
 def use_reference() -> bool:
     """Return True when ``TURNENGINE_PUREPYTHON`` asks for the reference twins."""
     return os.environ.get(ENV_PUREPYTHON, "") not in ("", "0")
