@@ -4,6 +4,10 @@ Compiler directives are set once here for every kernel (STYLE.md, point 7).  Set
 ``TURNENGINE_DEBUG_BUILD=1`` to turn bounds checks, wraparound checks and line tracing back on
 (the test suite runs on such a build too).  ``TURNENGINE_EXTENSIONS=pcm,timers`` restricts the
 build to some kernels (development only).
+
+Cython warnings are errors, with the extra checks of ``cython -Wextra`` (maybe-uninitialised
+variables, unreachable code, unused entries), in every build: CI's, a developer's and an
+install's.  ``TURNENGINE_CYTHON_WERROR=0`` keeps them as warnings (e.g. to try a newer Cython).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from pathlib import Path
 
 import numpy
 from Cython.Build import cythonize
+from Cython.Compiler import Options
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 DEBUG = os.environ.get("TURNENGINE_DEBUG_BUILD", "") not in ("", "0")
 ONLY = {name for name in os.environ.get("TURNENGINE_EXTENSIONS", "").split(",") if name}
+Options.warning_errors = os.environ.get("TURNENGINE_CYTHON_WERROR", "1") not in ("", "0")
 
 directives = {
     "language_level": 3,
@@ -28,6 +34,10 @@ directives = {
     "initializedcheck": DEBUG,
     "embedsignature": True,
     "linetrace": DEBUG,
+    # What ``cython -Wextra`` turns on (Cython.Compiler.Options.extra_warnings).
+    "warn.maybe_uninitialized": True,
+    "warn.unreachable": True,
+    "warn.unused": True,
 }
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:
@@ -37,11 +47,15 @@ compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
 
 def _extensions() -> list[Extension]:
     sources = sorted((HERE / "ext").glob("*.pyx"))
+    # C headers under ext/ (e.g. silero_simd.h, the SIMD code of vad_silero.pyx): on the include
+    # path, and dependencies of every kernel so that editing one rebuilds.
+    headers = sorted(str(h.relative_to(HERE)) for h in (HERE / "ext").glob("*.h"))
     return [
         Extension(
             f"turnengine._kernels.{src.stem}",
             [str(src.relative_to(HERE))],
-            include_dirs=[numpy.get_include()],
+            include_dirs=[numpy.get_include(), "ext"],
+            depends=headers,
             define_macros=macros,
             extra_compile_args=compile_args,
             language="c",

@@ -1,7 +1,8 @@
 # Whisper log-mel feature kernel for the Smart Turn v3 end-of-turn model (SPEC 5).
 #
-# Reference twin: turnengine/_kernels/features_ref.py (same API; it also holds the definition,
-# the filter-bank design and the argument checks, which this module imports).
+# Reference twin: turnengine/_kernels/features_ref.py (same API; it holds the definition).  The
+# constants, the filter-bank design and the argument checks live in
+# turnengine/_kernels/features_spec.py, which both twins import.
 """Streaming 80-bin Whisper log-mel features of 16 kHz audio, shape (80, 800) for 8 s.
 
 The definition is transformers' ``WhisperFeatureExtractor(chunk_length=8)`` with
@@ -38,10 +39,15 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from turnengine._kernels.features_ref import (
+from turnengine._kernels.features_spec import (
     DYNAMIC_RANGE,
     FEATURES_SHAPE,
+    HOP_LENGTH,
     MEL_FLOOR,
+    N_BINS,
+    N_FFT,
+    N_FRAMES,
+    N_MELS,
     NORM_EPS,
     check_features_out,
     check_samples,
@@ -62,6 +68,9 @@ cdef enum:
     _RING_MASK = 131071
     _PIECE = 2048           # samples copied into the ring between two frame passes
     _MAX_MEL_W = 512        # room for the sparse mel weights (201 bins, each in <= 2 filters)
+
+if (N_FFT, HOP_LENGTH, N_BINS, N_MELS, N_FRAMES) != (_N_FFT, _HOP, _N_BINS, _N_MELS, _N_FRAMES):
+    raise ImportError("ext/features.pyx and features_spec.py disagree on integer constants")
 
 # -- constant tables, filled once at import (module init, below) ---------------------------------
 cdef double _win[_N_FFT]
@@ -95,7 +104,7 @@ cdef double _H = sqrt(0.5)
 
 def _init_tables():
     global _w0_re, _w0_im, _w1_re, _w1_im
-    cdef int i, j, k, n1, n2, k1, k2, b, c, off
+    cdef int i, j, k, n1, n2, b, c, off
     cdef double th
     w = hann_window()
     for i in range(_N_FFT):

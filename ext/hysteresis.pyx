@@ -6,7 +6,9 @@ One kernel serves every VAD backend.  It follows the LiveKit silero plugin's rul
 >= ``activation_threshold``, or > ``deactivation_threshold`` while speaking; speech starts after
 ``min_speech`` consecutive speech windows and ends after ``min_silence`` consecutive non-speech
 windows.  The Pipecat ``min_volume`` gate (RMS of the window) can veto speech.  Durations arrive
-as whole windows (converted once in Python); time is an int64 sample count.
+as whole windows (converted once in Python); time is an int64 sample count.  On request it also
+writes the raw speech/silence run lengths after each window (LiveKit's
+``raw_accumulated_speech``/``raw_accumulated_silence`` in windows).
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t
@@ -19,6 +21,9 @@ from _common cimport (
     WF_SPEAKING,
     WF_START,
 )
+include "_codes.pxi"
+
+from turnengine._kernels.hysteresis_spec import check_runs_out
 
 
 cdef struct HystState:
@@ -41,8 +46,10 @@ cdef struct HystState:
 
 cdef int64_t _process(HystState* s, const float* probs, const float* rms, int64_t n,
                       int64_t start_sample, uint8_t* flags, float* smoothed,
-                      int32_t* ev_code, int64_t* ev_sample, int64_t* ev_aux) noexcept nogil:
-    # The caller guarantees room for n events (at most one START or END per window).
+                      int32_t* ev_code, int64_t* ev_sample, int64_t* ev_aux,
+                      int64_t* runs) noexcept nogil:
+    # The caller guarantees room for n events (at most one START or END per window), and for
+    # 2 n run lengths when ``runs`` is not NULL.
     cdef int64_t i, n_ev = 0, t
     cdef float p
     cdef int speech
@@ -83,6 +90,9 @@ cdef int64_t _process(HystState* s, const float* probs, const float* rms, int64_
         if s.speaking:
             f |= WF_SPEAKING
         flags[i] = f
+        if runs != NULL:
+            runs[2 * i] = s.speech_run
+            runs[2 * i + 1] = s.silence_run
     return n_ev
 
 
@@ -119,6 +129,8 @@ cdef class Hysteresis:
     cdef int32_t[::1] _code
     cdef int64_t[::1] _sample
     cdef int64_t[::1] _aux
+    cdef int64_t[:, ::1] _runs
+    cdef bint _has_runs
     cdef int64_t _cap
 
     def __init__(self, int window_size, float activation_threshold, float deactivation_threshold,
@@ -144,6 +156,7 @@ cdef class Hysteresis:
         self.s.beta = <float>1.0 - self.s.alpha
         self.s.min_volume = min_volume
         self._cap = -1
+        self._has_runs = False
         self.reset()
 
     def reset(self):
@@ -190,7 +203,7 @@ cdef class Hysteresis:
 
     def process(self, const float[::1] probs, rms, long long start_sample,
                 uint8_t[::1] flags_out, float[::1] smoothed_out, int32_t[::1] ev_code,
-                int64_t[::1] ev_sample, int64_t[::1] ev_aux):
+                int64_t[::1] ev_sample, int64_t[::1] ev_aux, runs_out=None):
         """Run the hysteresis over ``n`` windows.
 
         Parameters
@@ -209,6 +222,12 @@ cdef class Hysteresis:
         ev_code, ev_sample, ev_aux : int32 / int64 / int64 arrays, shape (>= capacity,)
             Receive START_OF_SPEECH/END_OF_SPEECH codes, decision samples and back-dated
             boundary samples.
+        runs_out : int64 array of shape (>= n, 2), optional
+            Receives, per window, the raw speech and silence run lengths (in windows) after it:
+            ``runs_out[i] = (speech_run, silence_run)`` as the properties read after window
+            ``i``.  One of the two is 0; the other counts the consecutive windows with the same
+            ``RAW_SPEECH`` flag up to window ``i`` (since the last :meth:`force_silence` or
+            :meth:`reset`).
 
         Returns
         -------
@@ -217,13 +236,18 @@ cdef class Hysteresis:
 
         Raises
         ------
+        TypeError
+            If ``runs_out`` is given but is not an int64 numpy array.
         ValueError
-            If an output array (events included) is shorter than ``n`` (state unchanged).
+            If an output array (events included) is shorter than ``n``, or ``runs_out`` is not
+            a writable C-contiguous array of shape (>= n, 2) (state unchanged).
         """
         cdef int64_t n = probs.shape[0]
         cdef int64_t cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
         cdef const float[::1] rms_v
         cdef const float* rms_p = NULL
+        cdef int64_t[:, ::1] runs_v
+        cdef int64_t* runs_p = NULL
         cdef int64_t n_ev
         if flags_out.shape[0] < n or smoothed_out.shape[0] < n:
             raise ValueError(f"expected flags_out and smoothed_out of length >= {n}, got "
@@ -240,16 +264,20 @@ cdef class Hysteresis:
                 raise ValueError(f"expected rms of length >= {n}, got {rms_v.shape[0]}")
             if n > 0:
                 rms_p = &rms_v[0]
+        if runs_out is not None:
+            runs_v = check_runs_out(runs_out, n)
+            if n > 0:
+                runs_p = &runs_v[0, 0]
         if n == 0:
             return 0
         with nogil:
             n_ev = _process(&self.s, &probs[0], rms_p, n, start_sample, &flags_out[0],
-                            &smoothed_out[0], &ev_code[0], &ev_sample[0], &ev_aux[0])
+                            &smoothed_out[0], &ev_code[0], &ev_sample[0], &ev_aux[0], runs_p)
         return n_ev
 
     def bind(self, const float[::1] probs, const float[::1] rms, uint8_t[::1] flags_out,
              float[::1] smoothed_out, int32_t[::1] ev_code, int64_t[::1] ev_sample,
-             int64_t[::1] ev_aux):
+             int64_t[::1] ev_aux, runs_out=None):
         """Bind per-chunk scratch arrays once, for :meth:`step` (the engine's hot path).
 
         Parameters
@@ -258,16 +286,23 @@ cdef class Hysteresis:
             Inputs that :meth:`step` reads (``rms`` only when ``min_volume > 0``).
         flags_out, smoothed_out, ev_code, ev_sample, ev_aux : arrays, shape (>= capacity,)
             Outputs, as for :meth:`process`.
+        runs_out : int64 array of shape (>= capacity, 2), optional
+            Receives the run lengths per window, as for :meth:`process`; None: not written.
 
         Raises
         ------
+        TypeError
+            If ``runs_out`` is given but is not an int64 numpy array.
         ValueError
-            If any array is shorter than ``probs``.
+            If any array is shorter than ``probs``, or ``runs_out`` has another shape.
         """
         cdef int64_t cap = probs.shape[0]
         if min(rms.shape[0], flags_out.shape[0], smoothed_out.shape[0], ev_code.shape[0],
                ev_sample.shape[0], ev_aux.shape[0]) < cap or cap < 1:
             raise ValueError(f"expected every bound array to have length >= {cap} >= 1")
+        if runs_out is not None:
+            self._runs = check_runs_out(runs_out, cap)
+        self._has_runs = runs_out is not None
         self._probs = probs
         self._rms = rms
         self._flags = flags_out
@@ -278,7 +313,8 @@ cdef class Hysteresis:
         self._cap = cap
 
     def step(self, long long n, long long start_sample):
-        """Run :meth:`process` on the first ``n`` entries of the bound arrays.
+        """Run :meth:`process` on the first ``n`` entries of the bound arrays (and ``runs_out``
+        when one was bound).
 
         Returns
         -------
@@ -292,6 +328,7 @@ cdef class Hysteresis:
         """
         cdef int64_t n_ev
         cdef const float* rms_p = NULL
+        cdef int64_t* runs_p = NULL
         if self._cap < 0:
             raise ValueError("bind() the scratch arrays before step()")
         if n < 0 or n > self._cap:
@@ -300,9 +337,12 @@ cdef class Hysteresis:
             return 0
         if self.s.min_volume > 0.0:
             rms_p = &self._rms[0]
+        if self._has_runs:
+            runs_p = &self._runs[0, 0]
         with nogil:
             n_ev = _process(&self.s, &self._probs[0], rms_p, n, start_sample, &self._flags[0],
-                            &self._smoothed[0], &self._code[0], &self._sample[0], &self._aux[0])
+                            &self._smoothed[0], &self._code[0], &self._sample[0], &self._aux[0],
+                            runs_p)
         return n_ev
 
 
@@ -332,6 +372,7 @@ def step_many(list hysts, const int64_t[::1] n_win, const int64_t[::1] start_sam
     cdef Py_ssize_t n = len(hysts), i
     cdef Hysteresis h
     cdef const float* rms_p
+    cdef int64_t* runs_p
     if n_win.shape[0] != n or start_sample.shape[0] != n or n_events_out.shape[0] != n:
         raise ValueError(f"expected n_win, start_sample and n_events_out for {n} streams, got "
                          f"{n_win.shape[0]}, {start_sample.shape[0]} and "
@@ -347,6 +388,7 @@ def step_many(list hysts, const int64_t[::1] n_win, const int64_t[::1] start_sam
             n_events_out[i] = 0
             continue
         rms_p = &h._rms[0] if h.s.min_volume > 0.0 else NULL
+        runs_p = &h._runs[0, 0] if h._has_runs else NULL
         n_events_out[i] = _process(&h.s, &h._probs[0], rms_p, n_win[i], start_sample[i],
                                    &h._flags[0], &h._smoothed[0], &h._code[0], &h._sample[0],
-                                   &h._aux[0])
+                                   &h._aux[0], runs_p)

@@ -1,7 +1,7 @@
 # PCM intake kernel: int16/float32 conversion, down-mix and a streaming polyphase resampler.
 #
-# Reference twin: turnengine/_kernels/pcm_ref.py (same API, same numbers; it also holds the filter
-# design and the argument checks, which this module imports so the two cannot drift apart).
+# Reference twin: turnengine/_kernels/pcm_ref.py (same API, same numbers).  The filter design and
+# the argument checks live in turnengine/_kernels/pcm_spec.py, which both twins import.
 """PCM intake: int16/float32 conversion, channel down-mix and streaming resampling to 16 kHz.
 
 By default 8000 and 16000 Hz pass through at their own rate; 24000, 32000, 44100 and 48000 Hz are
@@ -9,7 +9,7 @@ brought to 16000 Hz by a rational polyphase FIR (up ``L``, low-pass, down ``M``)
 form of ``scipy.signal.resample_poly``.  ``output_rate_hz=16000`` also up-samples 8000 Hz
 telephony audio to 16000 Hz (L=2, M=1) for 16 kHz models.  Source of the filters:
 ``scipy.signal.firwin`` with a Kaiser window, designed once per conversion in
-``pcm_ref.resampler_design``.
+``pcm_spec.resampler_design``.
 """
 
 cimport cython
@@ -21,10 +21,11 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
 from _common cimport KE_NONFINITE, KE_OUTPUT_TOO_SMALL
+include "_codes.pxi"
 
 import numpy as np
 
-from turnengine._kernels.pcm_ref import (
+from turnengine._kernels.pcm_spec import (
     SUM_LANES,
     check_count,
     check_out,
@@ -148,7 +149,7 @@ cdef Py_ssize_t _process(PcmState* s, const sample_t* x, Py_ssize_t n_frames,
             h = s.coef + p * s.taps
             w = s.buf + i
             # Four interleaved partial sums (taps_per_phase % 4 == 0): breaks the add latency
-            # chain; the fixed order is mirrored by the reference twin (pcm_ref.SUM_LANES).
+            # chain; the fixed order is mirrored by the reference twin (pcm_spec.SUM_LANES).
             a0 = 0.0
             a1 = 0.0
             a2 = 0.0
@@ -233,7 +234,7 @@ cdef class Intake:
     Notes
     -----
     Source: the low-passes are ``scipy.signal.firwin`` with a Kaiser window (see
-    ``pcm_ref.resampler_design``).  Down to 16 kHz: beta 6.5, -6 dB at 7.2 kHz, >= 66 dB
+    ``pcm_spec.resampler_design``).  Down to 16 kHz: beta 6.5, -6 dB at 7.2 kHz, >= 66 dB
     attenuation from 8 kHz up, 2.75 ms long, so its group delay is exactly ``delay_samples`` = 22
     output samples at every such rate.  8 -> 16 kHz (anti-imaging): beta 6.0, -6 dB at 3.675 kHz,
     >= 63 dB attenuation of the images from 4 kHz up, < 0.08 dB droop to 3.4 kHz, 6 ms long,
@@ -402,8 +403,8 @@ cdef class Intake:
             float32 ``x`` holds NaN/inf; if ``out`` is too short, strided or read-only.  The
             state is unchanged in every case.
         """
-        cdef double scale
-        cdef Py_ssize_t n_frames, n_channels, out_len, n
+        cdef double scale = 0.0
+        cdef Py_ssize_t n_frames = 0, n_channels = 0, out_len = 0, n
         cdef Py_ssize_t bad = -1
         cdef int x_type = -1
         cdef cnp.ndarray xa, oa
@@ -432,7 +433,7 @@ cdef class Intake:
                         and out_len >= _max_output(&self.s, n_frames)):
                     xp = cnp.PyArray_DATA(xa)
                     op = <float*>cnp.PyArray_DATA(oa)
-                    # As pcm_ref.check_samples computes it.
+                    # As pcm_spec.check_samples computes it.
                     if x_type == cnp.NPY_INT16:
                         scale = 1.0 / (32768.0 * n_channels)
                     else:

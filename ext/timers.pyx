@@ -36,6 +36,7 @@ from _common cimport (
     WF_RAW_SPEECH,
     WF_START,
 )
+include "_codes.pxi"
 
 DEF _MAX_EV = 6
 
@@ -481,7 +482,7 @@ cdef class Timers:
         out.sample = &ev_sample[0]
         out.aux = &ev_aux[0]
         out.n = 0
-        cdef int64_t used
+        cdef int64_t used = 0
         with nogil:
             _process(&self.s, &flags[0], n, start_sample,
                      &hyst_aux[0] if hyst_aux.shape[0] > 0 else NULL, &out, 0, &used)
@@ -577,7 +578,6 @@ cdef class Timers:
 
     # -- host calls (rare; small Python lists are fine here) ---------------------------------
     cdef list _drain(self, EventOut* out):
-        cdef int64_t i
         return [(int(out.code[i]), out.sample[i], out.aux[i]) for i in range(out.n)]
 
     cdef void _out(self, EventOut* out):

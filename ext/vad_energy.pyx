@@ -1,8 +1,9 @@
 # Model-free "energy" VAD kernel: log energy against an adaptive noise floor plus a voicing cue.
 #
-# Reference twin: turnengine/_kernels/vad_energy_ref.py (same API, same numbers within 1e-5; it
-# also holds the constants, the filter design and the argument checks, which this module imports
-# so the two cannot drift apart).  Design note with measurements: docs/energy_vad.md.
+# Reference twin: turnengine/_kernels/vad_energy_ref.py (same API, same numbers within 1e-5).  The
+# constants, the filter design and the argument checks live in
+# turnengine/_kernels/vad_energy_spec.py, which both twins import so they cannot drift apart.
+# Design note with measurements: docs/energy_vad.md.
 """Model-free ``energy`` VAD: one speech probability per 10 ms window, no model file.
 
 Per window: high-passed (100 Hz) log energy against an adaptive noise floor (quantile tracker with
@@ -18,11 +19,12 @@ from libc.stdint cimport int64_t
 from libc.string cimport memmove, memset
 
 from _common cimport KE_BAD_LENGTH, KE_NONFINITE, KE_OUTPUT_TOO_SMALL
+include "_codes.pxi"
 
 import numpy as np
 
-from turnengine._kernels import vad_energy_ref as _ref
-from turnengine._kernels.vad_energy_ref import (
+from turnengine._kernels import vad_energy_spec as _spec
+from turnengine._kernels.vad_energy_spec import (
     butter2,
     check_probs_out,
     check_sample_rate,
@@ -39,31 +41,31 @@ cdef enum:
     _STARTUP = 10
     _BLOCK = 100
 
-# Tunables, copied once from the reference module (the single source of truth).
-cdef double VOICING_EPS = _ref.VOICING_EPS
-cdef double ENERGY_EPS = _ref.ENERGY_EPS
-cdef double FLOOR_QUANTILE = _ref.FLOOR_QUANTILE
-cdef double FLOOR_STEP = _ref.FLOOR_STEP
-cdef double SPREAD_INIT_DB = _ref.SPREAD_INIT_DB
-cdef double SPREAD_ALPHA = _ref.SPREAD_ALPHA
-cdef double SPREAD_MIN_DB = _ref.SPREAD_MIN_DB
-cdef double SPREAD_MAX_DB = _ref.SPREAD_MAX_DB
-cdef double NOISE_SPREADS = _ref.NOISE_SPREADS
-cdef double MARGIN_MIN_DB = _ref.MARGIN_MIN_DB
-cdef double MARGIN_MAX_DB = _ref.MARGIN_MAX_DB
-cdef double SLOW_RISE_DB = _ref.SLOW_RISE_DB
-cdef double ABS_THRESHOLD_DB = _ref.ABS_THRESHOLD_DB
-cdef double ENERGY_CLAMP = _ref.ENERGY_CLAMP
-cdef double VOICING_HOLD_DECAY = _ref.VOICING_HOLD_DECAY
-cdef double VOICING_REF = _ref.VOICING_REF
-cdef double VOICING_WEIGHT = _ref.VOICING_WEIGHT
-cdef double BIAS = _ref.BIAS
-cdef double _BIG = _ref._BIG
+# Tunables, copied once from the spec module (the single source of truth).
+cdef double VOICING_EPS = _spec.VOICING_EPS
+cdef double ENERGY_EPS = _spec.ENERGY_EPS
+cdef double FLOOR_QUANTILE = _spec.FLOOR_QUANTILE
+cdef double FLOOR_STEP = _spec.FLOOR_STEP
+cdef double SPREAD_INIT_DB = _spec.SPREAD_INIT_DB
+cdef double SPREAD_ALPHA = _spec.SPREAD_ALPHA
+cdef double SPREAD_MIN_DB = _spec.SPREAD_MIN_DB
+cdef double SPREAD_MAX_DB = _spec.SPREAD_MAX_DB
+cdef double NOISE_SPREADS = _spec.NOISE_SPREADS
+cdef double MARGIN_MIN_DB = _spec.MARGIN_MIN_DB
+cdef double MARGIN_MAX_DB = _spec.MARGIN_MAX_DB
+cdef double SLOW_RISE_DB = _spec.SLOW_RISE_DB
+cdef double ABS_THRESHOLD_DB = _spec.ABS_THRESHOLD_DB
+cdef double ENERGY_CLAMP = _spec.ENERGY_CLAMP
+cdef double VOICING_HOLD_DECAY = _spec.VOICING_HOLD_DECAY
+cdef double VOICING_REF = _spec.VOICING_REF
+cdef double VOICING_WEIGHT = _spec.VOICING_WEIGHT
+cdef double BIAS = _spec.BIAS
+cdef double _BIG = _spec.NO_MINIMUM
 
-if (_ref.VOICING_RATE_HZ, _ref.VOICING_WINDOW, _ref.LAG_MIN, _ref.LAG_MAX, _ref.HISTORY,
-        _ref.STARTUP_WINDOWS, _ref.BLOCK_WINDOWS) != (
+if (_spec.VOICING_RATE_HZ, _spec.VOICING_WINDOW, _spec.LAG_MIN, _spec.LAG_MAX, _spec.HISTORY,
+        _spec.STARTUP_WINDOWS, _spec.BLOCK_WINDOWS) != (
         _VOICING_RATE_HZ, _WINDOW, _LAG_MIN, _LAG_MAX, _HISTORY, _STARTUP, _BLOCK):
-    raise ImportError("ext/vad_energy.pyx and vad_energy_ref.py disagree on integer constants")
+    raise ImportError("ext/vad_energy.pyx and vad_energy_spec.py disagree on integer constants")
 
 
 cdef struct EnergyVADState:
@@ -257,8 +259,8 @@ cdef class EnergyVAD:
         cdef int j
         rate = check_sample_rate(sample_rate_hz)
         self._rate = rate
-        hp = butter2(_ref.HIGHPASS_HZ, rate, True)
-        lp = butter2(_ref.LOWPASS_HZ, rate, False)
+        hp = butter2(_spec.HIGHPASS_HZ, rate, True)
+        lp = butter2(_spec.LOWPASS_HZ, rate, False)
         for j in range(5):
             self.s.hp[j] = hp[j]
             self.s.lp[j] = lp[j]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def run_hysteresis(hyst, probs: np.ndarray, chunk: int, window: int, rms=None):
-    """Feed ``probs`` in chunks of ``chunk`` windows; return flags, smoothed and events."""
+def run_hysteresis(hyst, probs: np.ndarray, chunk: int, window: int, rms=None, runs=None):
+    """Feed ``probs`` in chunks of ``chunk`` windows; return flags, smoothed and events.
+
+    ``runs``, an int64 array of shape ``(len(probs), 2)``, receives the kernel's ``runs_out``.
+    """
     n = probs.shape[0]
     flags = np.zeros(n, np.uint8)
     smoothed = np.zeros(n, np.float32)
@@ -18,7 +21,8 @@ def run_hysteresis(hyst, probs: np.ndarray, chunk: int, window: int, rms=None):
         b = min(n, a + chunk)
         r = None if rms is None else np.ascontiguousarray(rms[a:b])
         k = hyst.process(np.ascontiguousarray(probs[a:b]), r, a * window, flags[a:b],
-                         smoothed[a:b], code, sample, aux)
+                         smoothed[a:b], code, sample, aux,
+                         runs_out=None if runs is None else runs[a:b])
         events += [(int(code[i]), int(sample[i]), int(aux[i])) for i in range(k)]
     return flags, smoothed, events
 

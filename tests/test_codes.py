@@ -1,13 +1,22 @@
-"""The Python IntEnums mirror the cdef enums of ext/_common.pxd exactly."""
+"""The Python IntEnums mirror the cdef enums of ext/_common.pxd exactly.
+
+Checked twice: against the text of ``_common.pxd``, and against the values the compiled kernels
+were built with (``_compiled_codes()``, from ``ext/_codes.pxi``, in every kernel that cimports
+``_common``), so a stale build or a renumbered member is caught either way.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from turnengine._kernels import codes
+import pytest
+
+from turnengine._kernels import codes, load
 
 PXD = Path(__file__).parent.parent / "ext" / "_common.pxd"
+#: The compiled kernels that cimport _common.pxd.
+COMMON_KERNELS = ("pcm", "hysteresis", "timers", "vad_energy")
 
 ENUMS = {
     "EventCode": (codes.EventCode, "EV_"),
@@ -48,3 +57,17 @@ def test_agent_state_order_matches_state_names():
 
     assert [m.name.lower() for m in codes.AgentState] == list(AGENT_STATES)
     assert [m.name.lower() for m in codes.UserState] == list(USER_STATES)
+
+
+@pytest.mark.parametrize("name", COMMON_KERNELS)
+def test_compiled_enum_values_match_the_python_enums(name):
+    compiled = load(name, reference=False)._compiled_codes()
+    assert set(compiled) == set(ENUMS)
+    for enum_name, (enum, _) in ENUMS.items():
+        assert compiled[enum_name] == {m.name: m.value for m in enum}, (name, enum_name)
+
+
+def test_every_kernel_that_uses_common_codes_reports_them():
+    ext = PXD.parent
+    users = {p.stem for p in ext.glob("*.pyx") if "from _common cimport" in p.read_text()}
+    assert users == set(COMMON_KERNELS)

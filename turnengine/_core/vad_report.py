@@ -97,26 +97,20 @@ class VadReporting:
             frames=frames))
 
     def inference_done(self, samples: np.ndarray, flags: np.ndarray, smoothed: np.ndarray,
-                       first: int, count: int, start: int, per_window_s: float,
-                       runs: tuple[int, int]) -> tuple[int, int]:
+                       runs: np.ndarray, first: int, count: int, start: int,
+                       per_window_s: float) -> None:
         """One ``inference_done`` per window ``first .. first + count`` of a chunk starting at
-        clock sample ``start``; ``runs`` are the raw (speech, silence) window runs before it.
-        Returns the runs after it."""
+        clock sample ``start``; ``runs`` are the hysteresis kernel's raw (speech, silence)
+        window runs after each window."""
         sr, w = self._clock.model_rate, self._w
-        speech, silence = runs
         for i in range(first, first + count):
             f = int(flags[i])
-            if f & WindowFlag.RAW_SPEECH:
-                speech, silence = speech + 1, 0
-            else:
-                speech, silence = 0, silence + 1
             t = start + (i + 1) * w
             self._bus.notify(INFERENCE_DONE, VADEvent(
                 type=VADEventType.INFERENCE_DONE, samples_index=t, timestamp=t / sr,
                 speech_duration=0.0, silence_duration=0.0,
                 probability=float(smoothed[i]), inference_duration=per_window_s,
                 speaking=bool(f & WindowFlag.SPEAKING),
-                raw_accumulated_speech=speech * w / sr,
-                raw_accumulated_silence=silence * w / sr,
+                raw_accumulated_speech=int(runs[i, 0]) * w / sr,
+                raw_accumulated_silence=int(runs[i, 1]) * w / sr,
                 frames=samples[i * w:(i + 1) * w].copy()))
-        return speech, silence

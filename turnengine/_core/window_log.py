@@ -3,7 +3,7 @@ live displays."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,6 +30,9 @@ class WindowLog:
         The hysteresis kernel's ``WindowFlag`` bits (RAW_SPEECH, SPEAKING, START, END).
     start_sample : int
         Engine-clock sample (model rate) where the first window begins.
+    runs : numpy.ndarray of int64, shape (n_windows, 2)
+        The hysteresis kernel's raw (speech, silence) window runs after each window (the
+        ``raw_accumulated_speech``/``_silence`` of LiveKit's ``VADEvent``, in windows).
     """
 
     end_time: np.ndarray
@@ -39,9 +42,11 @@ class WindowLog:
     window_s: float
     flags: np.ndarray
     start_sample: int = 0
+    runs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
-_Chunk = tuple[int, np.ndarray, np.ndarray, np.ndarray]  # start sample, raw, smoothed, flags
+# start sample, raw, smoothed, flags, runs
+_Chunk = tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class WindowLogRecorder:
@@ -57,10 +62,10 @@ class WindowLogRecorder:
         self._w = window_size
         self._chunks: list[_Chunk] = []
 
-    def append(self, start: int, raw: np.ndarray, smoothed: np.ndarray,
-               flags: np.ndarray) -> None:
+    def append(self, start: int, raw: np.ndarray, smoothed: np.ndarray, flags: np.ndarray,
+               runs: np.ndarray) -> None:
         """Keep copies of one chunk's windows starting at clock sample ``start``."""
-        self._chunks.append((start, raw.copy(), smoothed.copy(), flags.copy()))
+        self._chunks.append((start, raw.copy(), smoothed.copy(), flags.copy(), runs.copy()))
 
     def log(self, now: int) -> WindowLog:
         """Every window kept so far (``now`` dates an empty log)."""
@@ -77,7 +82,7 @@ class WindowLogRecorder:
         """(raw, smoothed) probability of the newest window kept, or None."""
         if not self._chunks:
             return None
-        _, raw, smoothed, _ = self._chunks[-1]
+        _, raw, smoothed, _, _ = self._chunks[-1]
         return float(raw[-1]), float(smoothed[-1])
 
     def _log_of(self, log: list[_Chunk], now: int) -> WindowLog:
@@ -87,13 +92,13 @@ class WindowLogRecorder:
             return WindowLog(empty.astype(np.float64), empty, empty, np.zeros(0, bool), w / sr,
                              np.zeros(0, np.uint8), now)
         if len(log) == 1:
-            start, raw, smoothed, flags = log[0]
+            start, raw, smoothed, flags, runs = log[0]
         else:
             start = log[0][0]
-            raw = np.concatenate([p for _, p, _, _ in log])
-            smoothed = np.concatenate([q for _, _, q, _ in log])
-            flags = np.concatenate([f for _, _, _, f in log])
-        ends = np.concatenate([s0 + w * np.arange(1, p.shape[0] + 1)
-                               for s0, p, _, _ in log]) / sr
+            raw = np.concatenate([c[1] for c in log])
+            smoothed = np.concatenate([c[2] for c in log])
+            flags = np.concatenate([c[3] for c in log])
+            runs = np.concatenate([c[4] for c in log])
+        ends = np.concatenate([c[0] + w * np.arange(1, c[1].shape[0] + 1) for c in log]) / sr
         speaking = (flags & int(WindowFlag.SPEAKING)) != 0
-        return WindowLog(ends, raw, smoothed, speaking, w / sr, flags, int(start))
+        return WindowLog(ends, raw, smoothed, speaking, w / sr, flags, int(start), runs)

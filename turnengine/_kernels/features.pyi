@@ -1,6 +1,7 @@
-"""Type stub for the compiled feature kernel ``turnengine._kernels.features``.
+"""Type stub of the compiled feature kernel ``turnengine._kernels.features``.
 
-Built from ext/features.pyx; the pure-Python twin is ``features_ref`` (same API).
+Built from ext/features.pyx; the pure-Python twin ``features_ref`` has the same names and
+parameters (tests/test_kernel_stubs.py checks both against this file).
 """
 
 import numpy as np

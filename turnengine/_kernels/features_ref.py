@@ -1,9 +1,9 @@
 """Reference twin of ``ext/features.pyx``: Whisper log-mel features for the end-of-turn model.
 
 Same class, signatures and numbers (within 1e-3 after the final scaling, tighter before it) as
-the compiled ``turnengine._kernels.features``.  This module also holds the definition, the
-constants, the filter-bank design and the argument checks, which the compiled module imports so
-the two cannot drift apart.
+the compiled ``turnengine._kernels.features``.  This module holds the definition; the constants,
+the filter-bank design and the argument checks live in ``features_spec``, which both twins
+import (the names are re-exported here).
 
 Definition (SPEC 5; Smart Turn v3 as Pipecat runs it)
 ----------------------------------------------------
@@ -34,148 +34,42 @@ normalisation left.  This twin simply keeps the last 8 s of audio and applies th
 numpy (float64) when asked.
 """
 
-from __future__ import annotations
 
-import functools
+from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE_HZ = 16000
-N_FFT = 400
-HOP_LENGTH = 160
-N_BINS = N_FFT // 2 + 1  # 201
-N_MELS = 80
-N_FRAMES = 800
-#: Samples in the model's window: 8 s at 16 kHz.
-WINDOW_SAMPLES = N_FRAMES * HOP_LENGTH  # 128000
-FEATURES_SHAPE = (N_MELS, N_FRAMES)
-MEL_FLOOR = 1e-10
-#: Whisper's dynamic range: log10 values below ``max - 8`` (80 dB) are raised to it.
-DYNAMIC_RANGE = 8.0
-#: Variance epsilon of the waveform normalisation (transformers ``zero_mean_unit_var_norm``).
-NORM_EPS = 1e-7
-#: Samples a frame needs beyond its centre on each side (``n_fft // 2``).
-HALF_WINDOW = N_FFT // 2
+from .features_spec import (
+    DYNAMIC_RANGE,
+    FEATURES_SHAPE,
+    HALF_WINDOW,
+    HOP_LENGTH,
+    MEL_FLOOR,
+    N_BINS,
+    N_FFT,
+    N_FRAMES,
+    N_MELS,
+    NORM_EPS,
+    SAMPLE_RATE_HZ,
+    WINDOW_SAMPLES,
+    check_features_out,
+    check_samples,
+    hann_window,
+    mel_filters,
+    nonfinite_error,
+    to_float32,
+)
+
+__all__ = [
+    "DYNAMIC_RANGE", "FEATURES_SHAPE", "HALF_WINDOW", "HOP_LENGTH", "MEL_FLOOR", "N_BINS", "N_FFT",
+    "N_FRAMES", "N_MELS", "NORM_EPS", "SAMPLE_RATE_HZ", "WINDOW_SAMPLES", "WhisperFeatures",
+    "check_features_out", "check_samples", "hann_window", "mel_filters", "nonfinite_error",
+    "to_float32", "whisper_log_mel",
+]
 
 _F32 = np.float32
 _F64 = np.float64
-
-
-@functools.cache
-def hann_window() -> npt.NDArray[np.float64]:
-    """Periodic Hann window of length 400, float64 (``torch.hann_window``; transformers
-    ``window_function(400, "hann")``)."""
-    w = np.hanning(N_FFT + 1)[:-1]
-    w.setflags(write=False)
-    return w
-
-
-def _hz_to_mel(freq: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    freq = np.atleast_1d(np.asarray(freq, dtype=_F64))
-    mels = 3.0 * freq / 200.0
-    log_region = freq >= 1000.0
-    mels[log_region] = 15.0 + np.log(freq[log_region] / 1000.0) * (27.0 / np.log(6.4))
-    return mels
-
-
-def _mel_to_hz(mels: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    mels = np.atleast_1d(np.asarray(mels, dtype=_F64))
-    freq = 200.0 * mels / 3.0
-    log_region = mels >= 15.0
-    freq[log_region] = 1000.0 * np.exp(np.log(6.4) / 27.0 * (mels[log_region] - 15.0))
-    return freq
-
-
-@functools.cache
-def mel_filters() -> npt.NDArray[np.float64]:
-    """The Slaney mel filter bank, shape ``(201, 80)`` float64.
-
-    transformers ``mel_filter_bank(num_frequency_bins=201, num_mel_filters=80,
-    min_frequency=0.0, max_frequency=8000.0, sampling_rate=16000, norm="slaney",
-    mel_scale="slaney")``, which is what ``WhisperFeatureExtractor(feature_size=80)`` uses
-    (and ``librosa.filters.mel(sr=16000, n_fft=400, n_mels=80)``).
-    """
-    mel_edges = np.linspace(_hz_to_mel(np.array([0.0]))[0],
-                            _hz_to_mel(np.array([SAMPLE_RATE_HZ / 2.0]))[0], N_MELS + 2)
-    filter_freqs = _mel_to_hz(mel_edges)
-    fft_freqs = np.linspace(0, SAMPLE_RATE_HZ // 2, N_BINS)
-    filter_diff = np.diff(filter_freqs)
-    slopes = filter_freqs[None, :] - fft_freqs[:, None]
-    down = -slopes[:, :-2] / filter_diff[:-1]
-    up = slopes[:, 2:] / filter_diff[1:]
-    fb = np.maximum(np.zeros(1), np.minimum(down, up))
-    fb *= (2.0 / (filter_freqs[2 : N_MELS + 2] - filter_freqs[:N_MELS]))[None, :]
-    fb.setflags(write=False)
-    return fb
-
-
-# -- argument checks, shared with the compiled kernel ---------------------------------------------
-def check_samples(x: object) -> np.ndarray:
-    """Validate a chunk of 16 kHz mono samples; return it unchanged.
-
-    Raises
-    ------
-    TypeError
-        If ``x`` is not a numpy array of native-endian int16 or float32.
-    ValueError
-        If ``x`` is not 1-D or not C-contiguous.
-    """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"expected a numpy array of int16 or float32 samples, got {type(x).__name__}"
-        )
-    if x.dtype != np.int16 and x.dtype != np.float32:
-        raise TypeError(
-            f"expected int16 or float32 samples, got {x.dtype} array of shape {x.shape}"
-        )
-    if x.ndim != 1:
-        raise ValueError(
-            f"expected a 1-D array of 16 kHz mono samples, got {x.ndim}-D array of shape "
-            f"{x.shape}"
-        )
-    if not x.flags.c_contiguous:
-        raise ValueError(
-            f"expected a C-contiguous array, got a strided view of shape {x.shape} "
-            "(use np.ascontiguousarray)"
-        )
-    return x
-
-
-def nonfinite_error(index: int) -> ValueError:
-    """The error raised for a float32 chunk holding NaN/inf at ``index``."""
-    return ValueError(f"expected finite float32 samples in [-1, 1], got NaN/inf at sample {index}")
-
-
-def check_features_out(out: object) -> np.ndarray:
-    """Validate the output of ``features``: a writable C-contiguous float32 array (80, 800).
-
-    Raises
-    ------
-    TypeError
-        If ``out`` is not a float32 numpy array.
-    ValueError
-        If it has another shape, is not C-contiguous or is read-only.
-    """
-    if not isinstance(out, np.ndarray) or out.dtype != np.float32:
-        got = f"{out.dtype} array" if isinstance(out, np.ndarray) else type(out).__name__
-        raise TypeError(f"expected out as a float32 numpy array, got {got}")
-    if out.shape != FEATURES_SHAPE or not out.flags.c_contiguous:
-        raise ValueError(
-            f"expected out as a C-contiguous float32 array of shape {FEATURES_SHAPE}, got shape "
-            f"{out.shape} with strides {out.strides}"
-        )
-    if not out.flags.writeable:
-        raise ValueError("expected a writable out array, got a read-only one")
-    return out
-
-
-def to_float32(x: np.ndarray) -> npt.NDArray[np.float32]:
-    """int16 -> float32 scaled by 1/32768 (exact, as Pipecat does); float32 unchanged."""
-    if x.dtype == np.int16:
-        return x.astype(_F32) / _F32(32768.0)
-    return x
 
 
 # -- the definition --------------------------------------------------------------------------------

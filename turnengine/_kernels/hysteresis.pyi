@@ -1,4 +1,8 @@
-"""Stub of the compiled ``turnengine._kernels.hysteresis`` (ext/hysteresis.pyx)."""
+"""Type stub of the compiled ``turnengine._kernels.hysteresis`` (ext/hysteresis.pyx).
+
+The pure-Python twin ``hysteresis_ref`` has the same names and parameters
+(tests/test_kernel_stubs.py checks both against this file).
+"""
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +21,7 @@ class Hysteresis:
         min_volume: float = 0.0,
     ) -> None: ...
     def reset(self) -> None: ...
+    def force_silence(self) -> bool: ...
     @property
     def speaking(self) -> bool: ...
     @property
@@ -35,4 +40,24 @@ class Hysteresis:
         ev_code: npt.NDArray[np.int32],
         ev_sample: npt.NDArray[np.int64],
         ev_aux: npt.NDArray[np.int64],
+        runs_out: npt.NDArray[np.int64] | None = None,
     ) -> int: ...
+    def bind(
+        self,
+        probs: npt.NDArray[np.float32],
+        rms: npt.NDArray[np.float32],
+        flags_out: npt.NDArray[np.uint8],
+        smoothed_out: npt.NDArray[np.float32],
+        ev_code: npt.NDArray[np.int32],
+        ev_sample: npt.NDArray[np.int64],
+        ev_aux: npt.NDArray[np.int64],
+        runs_out: npt.NDArray[np.int64] | None = None,
+    ) -> None: ...
+    def step(self, n: int, start_sample: int) -> int: ...
+
+def step_many(
+    hysts: list[Hysteresis],
+    n_win: npt.NDArray[np.int64],
+    start_sample: npt.NDArray[np.int64],
+    n_events_out: npt.NDArray[np.int64],
+) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .codes import EventCode, WindowFlag
+from .hysteresis_spec import check_runs_out
 
 _F32 = np.float32
 
@@ -79,7 +80,7 @@ class Hysteresis:
         return self._window_size
 
     def process(self, probs, rms, start_sample, flags_out, smoothed_out, ev_code, ev_sample,
-                ev_aux) -> int:
+                ev_aux, runs_out=None) -> int:
         n = probs.shape[0]
         cap = min(ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0])
         if flags_out.shape[0] < n or smoothed_out.shape[0] < n:
@@ -95,6 +96,8 @@ class Hysteresis:
         gate = rms is not None and self._min_volume > 0
         if gate and rms.shape[0] < n:
             raise ValueError(f"expected rms of length >= {n}, got {rms.shape[0]}")
+        if runs_out is not None:
+            check_runs_out(runs_out, n)
         w = self._window_size
         n_ev = 0
         for i in range(n):
@@ -133,24 +136,30 @@ class Hysteresis:
             if self._speaking:
                 f |= WindowFlag.SPEAKING
             flags_out[i] = f
+            if runs_out is not None:
+                runs_out[i] = (self._speech_run, self._silence_run)
         return n_ev
 
-    def bind(self, probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux) -> None:
+    def bind(self, probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux,
+             runs_out=None) -> None:
         cap = probs.shape[0]
         if cap < 1 or min(rms.shape[0], flags_out.shape[0], smoothed_out.shape[0],
                           ev_code.shape[0], ev_sample.shape[0], ev_aux.shape[0]) < cap:
             raise ValueError(f"expected every bound array to have length >= {cap} >= 1")
-        self._bound = (probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux)
+        if runs_out is not None:
+            check_runs_out(runs_out, cap)
+        self._bound = (probs, rms, flags_out, smoothed_out, ev_code, ev_sample, ev_aux, runs_out)
 
     def step(self, n: int, start_sample: int) -> int:
         if self._bound is None:
             raise ValueError("bind() the scratch arrays before step()")
-        probs, rms, flags, smoothed, code, sample, aux = self._bound
+        probs, rms, flags, smoothed, code, sample, aux, runs = self._bound
         if n < 0 or n > probs.shape[0]:
             raise ValueError(f"expected 0 <= n <= {probs.shape[0]}, got {n}")
         if n == 0:
             return 0
-        return self.process(probs[:n], rms[:n], start_sample, flags, smoothed, code, sample, aux)
+        return self.process(probs[:n], rms[:n], start_sample, flags, smoothed, code, sample, aux,
+                            runs)
 
 
 def step_many(hysts: list[Hysteresis], n_win: np.ndarray, start_sample: np.ndarray,

@@ -1,4 +1,8 @@
-"""Type stub for the compiled PCM intake kernel ``turnengine._kernels.pcm`` (ext/pcm.pyx)."""
+"""Type stub of the compiled PCM intake kernel ``turnengine._kernels.pcm`` (ext/pcm.pyx).
+
+The pure-Python twin ``pcm_ref`` has the same names and parameters
+(tests/test_kernel_stubs.py checks both against this file).
+"""
 
 import numpy as np
 import numpy.typing as npt
@@ -34,3 +38,11 @@ class Intake:
 def window_rms(
     samples: npt.NDArray[np.float32], window: int, out: npt.NDArray[np.float32]
 ) -> int: ...
+
+def intake_many(
+    intakes: list[Intake],
+    frames: npt.NDArray[np.int16],
+    out: npt.NDArray[np.float32],
+    pending: npt.NDArray[np.int64],
+    consumed: npt.NDArray[np.int64],
+) -> None: ...

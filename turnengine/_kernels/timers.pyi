@@ -1,8 +1,16 @@
-"""Stub of the compiled ``turnengine._kernels.timers`` (ext/timers.pyx)."""
+"""Type stub of the compiled ``turnengine._kernels.timers`` (ext/timers.pyx).
+
+The pure-Python twin ``timers_ref`` has the same names and parameters
+(tests/test_kernel_stubs.py checks both against this file).
+"""
 
 import numpy as np
 import numpy.typing as npt
 
+#: Room the event arrays need per window (``process``/``bind``: ``6 * n``).
+MAX_EVENTS_PER_WINDOW: int
+
+#: Events fired by a host call: ``(EventCode, sample, aux)`` tuples in time order.
 Fired = list[tuple[int, int, int]]
 
 class Timers:
@@ -16,6 +24,11 @@ class Timers:
         away_timeout: int,
         turn_detection: int,
         allow_interruptions: bool,
+        min_words: int = 0,
+        aec_warmup: int = -1,
+        false_interruption_timeout: int = -1,
+        resume_false_interruption: bool = True,
+        predict_after: int = -1,
     ) -> None: ...
     def reset(self) -> None: ...
     @property
@@ -35,6 +48,14 @@ class Timers:
     @property
     def turn_open(self) -> bool: ...
     @property
+    def interrupt_pending(self) -> bool: ...
+    @property
+    def false_interruption_deadline(self) -> int: ...
+    @property
+    def aec_until(self) -> int: ...
+    @property
+    def endpoint_delay(self) -> int: ...
+    @property
     def awaiting_model(self) -> bool: ...
     @property
     def model_answered(self) -> bool: ...
@@ -47,8 +68,42 @@ class Timers:
         ev_sample: npt.NDArray[np.int64],
         ev_aux: npt.NDArray[np.int64],
     ) -> int: ...
+    def bind(
+        self,
+        flags: npt.NDArray[np.uint8],
+        hyst_aux: npt.NDArray[np.int64],
+        ev_code: npt.NDArray[np.int32],
+        ev_sample: npt.NDArray[np.int64],
+        ev_aux: npt.NDArray[np.int64],
+    ) -> None: ...
+    def step(
+        self,
+        first: int,
+        n: int,
+        first_hyst: int,
+        n_hyst: int,
+        start_sample: int,
+        stop_on_event: bool = True,
+    ) -> tuple[int, int, int]: ...
     def advance(self, n_samples: int) -> Fired: ...
     def set_agent_state(self, state: int, interruptible: bool = True) -> Fired: ...
+    def settle_interruption(self) -> None: ...
     def final_transcript(self) -> Fired: ...
+    def transcripts_fed(self) -> None: ...
+    def set_words(self, words: int) -> Fired: ...
+    def model_answer(self, delay: int) -> Fired: ...
+    def set_endpoint_delay(self, delay: int) -> None: ...
+    def mark_backchannel(self) -> bool: ...
     def user_back(self) -> bool: ...
+    def force_end(self) -> Fired: ...
     def commit(self) -> int: ...
+
+def clocks(timers: list[Timers], out: npt.NDArray[np.int64]) -> None: ...
+def step_many(
+    timers: list[Timers],
+    n_win: npt.NDArray[np.int64],
+    n_hyst: npt.NDArray[np.int64],
+    n_events_out: npt.NDArray[np.int64],
+    used_out: npt.NDArray[np.int64],
+    hyst_used_out: npt.NDArray[np.int64],
+) -> None: ...

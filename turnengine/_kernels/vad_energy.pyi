@@ -1,6 +1,7 @@
-"""Type stub for the compiled energy VAD kernel ``turnengine._kernels.vad_energy``.
+"""Type stub of the compiled energy VAD kernel ``turnengine._kernels.vad_energy``.
 
-Built from ext/vad_energy.pyx; the pure-Python twin is ``vad_energy_ref``.
+Built from ext/vad_energy.pyx; the pure-Python twin ``vad_energy_ref`` has the same names and
+parameters (tests/test_kernel_stubs.py checks both against this file).
 """
 
 import numpy as np

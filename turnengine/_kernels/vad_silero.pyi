@@ -1,4 +1,8 @@
-"""Stub of the compiled ``turnengine._kernels.vad_silero`` (ext/vad_silero.pyx)."""
+"""Type stub of the compiled ``turnengine._kernels.vad_silero`` (ext/vad_silero.pyx).
+
+The pure-Python twin ``vad_silero_ref`` has the same names and parameters
+(tests/test_kernel_stubs.py checks both against this file).
+"""
 
 from collections.abc import Mapping
 
@@ -12,10 +16,13 @@ def weight_shapes(sample_rate_hz: int) -> dict[str, tuple[int, ...]]: ...
 class SileroModel:
     """Silero VAD v5 weights for one rate, validated and laid out once (shared, read-only)."""
 
-    sample_rate_hz: int
-    window_size: int
-    context_size: int
     def __init__(self, sample_rate_hz: int, weights: Mapping[str, npt.ArrayLike]) -> None: ...
+    @property
+    def sample_rate_hz(self) -> int: ...
+    @property
+    def window_size(self) -> int: ...
+    @property
+    def context_size(self) -> int: ...
     @property
     def state_bytes(self) -> int: ...
 

@@ -59,18 +59,22 @@ class Windows:
     flags : numpy.ndarray of uint8, shape (n,)
         ``turnengine._kernels.codes.WindowFlag`` bits: RAW_SPEECH (this window counts as
         speech), SPEAKING (published state after the window), START, END.
+    runs : numpy.ndarray of int64, shape (n, 2)
+        The hysteresis kernel's raw (speech, silence) window runs after each window.
     """
 
     start: int
     probability: np.ndarray
     smoothed: np.ndarray
     flags: np.ndarray
+    runs: np.ndarray
 
     def __len__(self) -> int:
         return int(self.flags.shape[0])
 
 
-_EMPTY = Windows(0, np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.uint8))
+_EMPTY = Windows(0, np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.uint8),
+                 np.zeros((0, 2), np.int64))
 
 
 class WindowTap:
@@ -117,7 +121,7 @@ class WindowTap:
         log = self.engine.drain_window_log()
         if log.flags.shape[0] == 0:
             return _EMPTY
-        return Windows(log.start_sample, log.probability, log.smoothed, log.flags)
+        return Windows(log.start_sample, log.probability, log.smoothed, log.flags, log.runs)
 
     @property
     def samples_decided(self) -> int:

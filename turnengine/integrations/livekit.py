@@ -43,7 +43,7 @@ from ..audio import MODEL_RATES, SUPPORTED_RATES, model_rate_for
 from ..audio_ring import AudioRing
 from ..options import TurnEngineOptions, seconds_to_samples
 from ..vad import VAD_BACKENDS
-from . import END, RAW_SPEECH, START, WindowTap, shared_backend, vad_options
+from . import END, START, WindowTap, shared_backend, vad_options
 
 logger = logging.getLogger("turnengine.integrations.livekit")
 
@@ -407,7 +407,8 @@ class VADStream(agents_vad.VADStream):
         per = elapsed / len(windows)
         with_frames = self._opts.inference_frames
         t = self._base_model + windows.start
-        for f, p in zip(windows.flags.tolist(), windows.smoothed.tolist(), strict=True):
+        for f, p, runs in zip(windows.flags.tolist(), windows.smoothed.tolist(),
+                              windows.runs.tolist(), strict=True):
             t += w
             if self._speaking:
                 self._pub_speech += 1
@@ -420,12 +421,7 @@ class VADStream(agents_vad.VADStream):
                 probability=p, inference_duration=per, speaking=self._speaking,
                 raw_accumulated_silence=self._silence_run * ws,
                 raw_accumulated_speech=self._speech_run * ws))
-            if f & RAW_SPEECH:
-                self._speech_run += 1
-                self._silence_run = 0
-            else:
-                self._silence_run += 1
-                self._speech_run = 0
+            self._speech_run, self._silence_run = runs  # the kernel's, after this window
             if f & START:
                 self._speaking = True
                 self._pub_silence = 0
