@@ -247,7 +247,7 @@ class TurnEngine(HostCallsAPI):
     @property
     def stream_time(self) -> float:
         """Seconds of audio on the engine clock (model-rate samples consumed, plus ``advance``)."""
-        return (self._pipe.now + self._pipe.pending) / self.model_rate
+        return (self._pipe.now + self._pipe.buffered) / self.model_rate
 
     @property
     def decision_time(self) -> float:

@@ -135,7 +135,7 @@ class TurnEngineGroup:
             if len(chunks) != n:
                 raise ValueError(f"expected {n} chunks (one per stream), got {len(chunks)}")
             frames = [None if row is None else as_frames(row) for row in chunks]
-        if any(engine.closed for engine in self.engines):
+        if any([engine._closed for engine in self.engines]):
             next(e for e in self.engines if e.closed)._check_open()
         n_win = self._group.intake(frames or np.asarray(chunks))
         per_window_s = (self._group.infer(n_win)

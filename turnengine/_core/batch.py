@@ -101,7 +101,7 @@ class GroupBatch:
             self.buf[:, :old.shape[1]] = old
         self.probs = np.zeros((n, n_windows), np.float32)
         for i, p in enumerate(self.parts):
-            p.pipeline.attach(self.buf[i], self.probs[i])
+            p.pipeline.attach(self.buf[i], self.probs[i], self.pending, self.consumed, i)
 
     # -- intake ------------------------------------------------------------------------------------
     def intake(self, frames: np.ndarray | list[np.ndarray | None]) -> np.ndarray:
@@ -166,28 +166,25 @@ class GroupBatch:
             self._drivers[i].touched = False
         fast = self._fast
         np.multiply(n_win, plain, out=fast)
+        busy: list[int] = []
         if per_window_s is not None and fast.any():
             self._timers_mod.clocks(self._timers, self._starts)
             self._hyst_mod.step_many(self._hysts, fast, self._starts, self._n_h)
             self._timers_mod.step_many(self._timers, fast, self._n_h, self._n_t, self._used,
                                        self._used_h)
-            total = self._total + fast
-            quiet = (self._n_t == 0) & (self._used == fast) & (total < self._next) & (fast > 0)
-            self._total[quiet] = total[quiet]
-            self._defer_win[quiet] += fast[quiet]
-            self._defer_s[quiet] += fast[quiet] * per_window_s
-            busy = np.flatnonzero((fast > 0) & ~quiet)
+            self._total += fast
+            quiet = (self._n_t == 0) & (self._used == fast) & (self._total < self._next)
+            deferred = fast * quiet
+            self._defer_win += deferred
+            self._defer_s += deferred * per_window_s
+            busy = np.flatnonzero(fast > deferred).tolist()
         else:
             fast[:] = 0
-            busy = np.zeros(0, np.int64)
-        for i in busy.tolist():
+        for i in busy:
             self._resume(i, int(n_win[i]), per_window_s or 0.0, out[i])
         for i in np.flatnonzero((fast == 0) & ((n_win > 0) | ~plain)).tolist():
             self._slow(i, int(n_win[i]), per_window_s, out[i])
-        self.consumed[:] = n_win * self.w
-        rest = (self.pending - self.consumed).tolist()
-        for p, r in zip(self.parts, rest, strict=True):
-            p.pipeline.pending = r
+        np.multiply(n_win, self.w, out=self.consumed)
 
     def _sync(self, i: int) -> VadReporting:
         vad = self.parts[i].vad_report
@@ -206,7 +203,6 @@ class GroupBatch:
         self._sync(i)
         first = (int(self._n_t[i]), int(self._used[i]), int(self._used_h[i]))
         part = self.parts[i]
-        part.pipeline.pending = int(self.pending[i])
         with part.collect() as events:
             part.driver.resume(k, int(self._n_h[i]), per_window_s * k, int(self._starts[i]),
                                first)
@@ -218,7 +214,6 @@ class GroupBatch:
         if part.driver.idle(k):
             return
         self._sync(i)
-        part.pipeline.pending = int(self.pending[i])
         given = None if per_window_s is None else self.probs[i, :k]
         with part.collect() as events:
             part.driver.decide(k, given, (per_window_s or 0.0) * k)

@@ -78,6 +78,7 @@ class Pipeline:
         self.pending = 0
         self.capacity = 0
         self.grouped = False
+        self._group_rest: tuple[np.ndarray, np.ndarray, int] | None = None
         self._alloc_scratch(64)
 
     def _build_hysteresis(self, o: TurnEngineOptions) -> Any:
@@ -121,12 +122,24 @@ class Pipeline:
                              self._h_sample, self.h_aux, runs_out=self.runs)
         self.timers.bind(self.flags, self.h_aux, self.t_code, self.t_sample, self.t_aux)
 
-    def attach(self, buf: np.ndarray, probs: np.ndarray) -> None:
+    def attach(self, buf: np.ndarray, probs: np.ndarray, pending: np.ndarray,
+               consumed: np.ndarray, row: int) -> None:
         """Group mode (``TurnEngineGroup``): this stream's samples and VAD probabilities live in
-        rows of the group's arrays, which the group fills (float32, shape (capacity,))."""
+        rows of the group's arrays, which the group fills (float32, shape (capacity,)); its
+        buffered sample count is ``pending[row] - consumed[row]`` of the group's int64 arrays."""
         self.grouped = True
         self.buf = buf
+        self._group_rest = (pending, consumed, row)
         self._alloc_scratch(probs.shape[0], probs)
+
+    @property
+    def buffered(self) -> int:
+        """Model-rate samples pushed but not yet through the kernels (less than a window
+        between pushes)."""
+        if self._group_rest is None:
+            return self.pending
+        pending, consumed, row = self._group_rest
+        return int(pending[row] - consumed[row])
 
     # -- clock ------------------------------------------------------------------------------------
     @property
