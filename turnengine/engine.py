@@ -321,7 +321,8 @@ class TurnEngine(HostCallsAPI):
         -------
         list of Event
             ``user_state_changed``, ``agent_interrupted``, ``agent_state_changed``,
-            ``user_backchannel``, ``user_turn_completed`` and ``metrics_collected`` events.
+            ``user_backchannel``, ``user_turn_completed`` and ``metrics_collected`` events,
+            with those of host calls made by callbacks and scheduled actions while it ran.
 
         Raises
         ------

@@ -47,6 +47,12 @@ class TurnEngineGroup:
     ValueError, TypeError
         ``n_streams < 1`` and everything :class:`TurnEngine` raises.
 
+    Notes
+    -----
+    Every stream's kernels step before any stream's callbacks run (one kernel call per step for
+    all streams), so a host call that a callback of stream ``j`` makes on another stream ``i``
+    takes effect at ``i``'s clock after this push's windows.
+
     Examples
     --------
     >>> group = TurnEngineGroup(200, sample_rate=16000)  # doctest: +SKIP

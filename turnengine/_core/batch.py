@@ -122,8 +122,9 @@ class GroupBatch:
         return n_win
 
     def _intake_rows(self, frames: list[np.ndarray | None], keep: int) -> None:
-        grow = max(int(it.max_output(f.shape[0]))
-                   for it, f in zip(self._intakes, frames, strict=True) if f is not None)
+        grow = max((int(it.max_output(f.shape[0]))
+                    for it, f in zip(self._intakes, frames, strict=True) if f is not None),
+                   default=0)
         if keep + grow > self.buf.shape[1]:
             self._size(self.probs.shape[1], 2 * (keep + grow))
         for i, f in enumerate(frames):

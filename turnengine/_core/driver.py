@@ -107,7 +107,6 @@ class Driver:
                              pipe.runs[:n_win])
         per_window_s = infer_s / n_win
         g0 = vad.n_windows  # windows before this chunk
-        extras = inference or self._eot_on or self._history.ring is not None
         step, heap, gate = pipe.timers.step, self._heap, self._session.gate
         w = jh = 0
         while w < n_win:
@@ -117,7 +116,8 @@ class Driver:
                 limit = (self._step_limit(w, n_win, start) if heap or self._history.ring
                          is not None else n_win - w)
                 n_t, used, used_h = step(w, limit, jh, n_h, start + w * w_size)
-            if extras:
+            # (a callback may turn the audio history on mid-chunk: asked every step)
+            if inference or self._eot_on or self._history.ring is not None:
                 self._step_audio(w, used, start, per_window_s, inference)
             g_end = g0 + w + used
             if n_t or g_end >= vad.next_boundary:

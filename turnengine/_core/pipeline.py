@@ -198,13 +198,6 @@ class Pipeline:
             self._window_rms(samples, self.window_size, self.rms)
         return int(self.hysteresis.step(n_win, self.timers.now)), infer_s
 
-    def step(self, first: int, limit: int, first_h: int, n_h: int,
-             start: int) -> tuple[int, int, int]:
-        """Timers over windows ``first ..`` (at most ``limit``), stopping after a window that
-        emits; returns (codes written, windows used, hysteresis codes used)."""
-        n_t, used, used_h = self.timers.step(first, limit, first_h, n_h, start)
-        return int(n_t), int(used), int(used_h)
-
     def codes(self, n: int) -> Fired:
         """The ``n`` (code, sample, aux) triples the last :meth:`step` wrote."""
         return [(int(self.t_code[j]), int(self.t_sample[j]), int(self.t_aux[j]))

@@ -24,9 +24,6 @@ class Scheduler:
         self.heap: list[tuple[int, int, Action]] = []
         self._seq = 0
 
-    def __bool__(self) -> bool:
-        return bool(self.heap)
-
     def add(self, sample: int, action: Action) -> None:
         """Run ``action(target)`` once the clock reaches ``sample``."""
         self._seq += 1

@@ -1,8 +1,8 @@
 """A committed user turn: ``user_turn_completed``, its ``EOUMetrics`` and the chat item.
 
 The transcript of the turn in progress (its final transcripts) lives in :class:`TurnText`; a
-committed turn is emitted by :func:`emit_turn` from the values the caller gathered, so a typed
-turn never touches the voice turn in progress.
+committed turn is emitted by :meth:`TurnEmitter.emit` from the values the caller gathered, so a
+typed turn never touches the voice turn in progress.
 """
 
 from __future__ import annotations

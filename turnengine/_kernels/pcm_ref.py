@@ -181,6 +181,11 @@ def intake_many(intakes: list[Intake], frames: np.ndarray, out: np.ndarray, pend
     m, cap = frames.shape[1], out.shape[1]
     if m < 1:
         raise ValueError("expected at least one frame per stream, got 0")
+    for name, a, dtype in (("frames", frames, np.int16), ("out", out, np.float32),
+                           ("pending", pending, np.int64), ("consumed", consumed, np.int64)):
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or not a.flags.c_contiguous:
+            raise ValueError(f"expected {name} as a C-contiguous {np.dtype(dtype)} array, got "
+                             f"{getattr(a, 'dtype', type(a).__name__)}")
     for i, it in enumerate(intakes):
         if not isinstance(it, Intake):
             raise TypeError(f"expected Intake, got {type(it).__name__}")
