@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Input rates (Hz) the engine takes; the intake kernel resamples them to a model rate.
-SUPPORTED_RATES: tuple[int, ...] = (8000, 16000, 24000, 32000, 44100, 48000)
-#: Rates (Hz) the VAD and end-of-turn models run at (Silero's two branches).
-MODEL_RATES: tuple[int, ...] = (8000, 16000)
+from ._kernels.pcm_spec import NATIVE_RATES_HZ, SUPPORTED_RATES_HZ
+
+#: Input rates (Hz) the engine takes; the intake kernel resamples them to a model rate (the
+#: kernel's own list, ``turnengine._kernels.pcm_spec``).
+SUPPORTED_RATES: tuple[int, ...] = tuple(SUPPORTED_RATES_HZ)
+#: Rates (Hz) the VAD and end-of-turn models run at (Silero's two branches; the intake passes
+#: them through unresampled).
+MODEL_RATES: tuple[int, ...] = tuple(NATIVE_RATES_HZ)
 MAX_CHANNELS = 32
 
 
