@@ -435,6 +435,11 @@ cdef class Timers:
     def aec_until(self):
         return self.s.aec_until
 
+    @property
+    def speech_interruptible(self):
+        """bool: whether the agent's speech may be interrupted (the last ``set_agent_state``)."""
+        return bool(self.s.speech_interruptible)
+
     # -- hot path ----------------------------------------------------------------------------
     def process(self, const uint8_t[::1] flags, const int64_t[::1] hyst_aux, long long start_sample,
                 int32_t[::1] ev_code, int64_t[::1] ev_sample, int64_t[::1] ev_aux):

@@ -29,7 +29,6 @@ class HostCalls:
             s.agent_speech_start = now
             s.agent_speech_interrupted = False
             s.agent_spoke_since_end = True
-        s.agent_interruptible = interruptible
         s.set_agent_state_event(state, now)
         s.run_fired(self._pipe.set_agent_state(AgentState[state.upper()], interruptible))
 
@@ -75,7 +74,7 @@ class HostCalls:
         s = self._s
         now = self._pipe.now
         if (s.agent_state == "speaking" and s.options.allow_interruptions
-                and s.agent_interruptible):
+                and self._timers.speech_interruptible):
             s.agent_speech_interrupted = True
             s.bus.emit(AgentInterruptedEvent(stream_time=self._clock.seconds(now),
                                               created_at=self._clock.epoch(now),

@@ -65,7 +65,6 @@ class Session:
         self.last_utt_special = False       # the last utterance interrupted or backchannelled
         # The agent's speech in progress (for the chat history).
         self.agent_speech_start: int | None = None
-        self.agent_interruptible = options.allow_interruptions
         self.agent_speech_interrupted = False
 
     @property
@@ -203,7 +202,7 @@ class Session:
     def stt_muted(self) -> bool:
         """The STT gate passes silence while the agent speaks uninterruptibly (SPEC 8)."""
         return (self.options.discard_audio_if_uninterruptible and self.agent_state == "speaking"
-                and not self.agent_interruptible)
+                and not self._timers.speech_interruptible)
 
     # -- end of turn ------------------------------------------------------------------------------
     def feed_turn_audio(self, samples: np.ndarray, start: int) -> None:

@@ -82,6 +82,7 @@ class Timers:
     speech_start = property(lambda self: self._speech_start)
     turn_open = property(lambda self: self._turn_open)
     interrupt_pending = property(lambda self: self._interrupt_pending)
+    speech_interruptible = property(lambda self: self._interruptible)
     false_interruption_deadline = property(lambda self: self._fi_deadline)
     aec_until = property(lambda self: self._aec_until)
     endpoint_delay = property(lambda self: self._delay)
