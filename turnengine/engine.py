@@ -196,6 +196,8 @@ class TurnEngine(HostCallsAPI):
                                 self._vad_report, self._history)
         self._host = HostCalls(self._session, self._clock)
         self._scheduler = Scheduler()
+        self._heap = self._scheduler.heap
+        self._eot_on = eot.uses_model
         self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size)
                             if keep_window_log else None)
         self._driver = Driver(pipe, self._session, self._scheduler, self._vad_report,
@@ -338,17 +340,20 @@ class TurnEngine(HostCallsAPI):
             frames = chunk  # the common case: mono int16, nothing to check or convert
         else:
             frames = as_frames(chunk)
-        n_win = self._pipe.intake(frames)
+        pipe = self._pipe
+        n_win = pipe.intake(frames)
         if self._stall_watchdog:
             self._last_audio_wall = time.monotonic()
-        if self._driver.idle(n_win):
+        if not n_win and not self._heap and not self._eot_on:
             return []  # a push that completed no window: nothing can happen
-        out = self._bus.begin()
+        out: list[Event] = []
+        collecting = self._bus.collecting  # (the bus's collect(), inlined: hot path)
+        collecting.append(out)
         try:
             self._driver.decide(n_win)
         finally:
-            self._bus.end()
-        self._pipe.consume(n_win)
+            collecting.pop()
+        pipe.consume(n_win)
         return out
 
     def window_log(self) -> WindowLog:

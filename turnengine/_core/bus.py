@@ -35,7 +35,9 @@ class EventBus:
     def __init__(self, names: Iterable[str], record: Callable[[Event], None]) -> None:
         self._emitter = EventEmitter(names)
         self._record = record
-        self._collecting: list[list[Event]] = []
+        #: The event lists of the calls in progress, innermost last (see :meth:`collect`).
+        self.collecting: list[list[Event]] = []
+        self.has = self._emitter.has  # (bound once: asked per chunk on the hot path)
         # Replaced, never mutated, so push_audio on another thread iterates a stable snapshot.
         self._streams: tuple[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]], ...] = ()
 
@@ -48,10 +50,6 @@ class EventBus:
 
     def off(self, name: str, callback: Callback) -> None:
         self._emitter.off(name, callback)
-
-    def has(self, name: str) -> bool:
-        """True when ``name`` has at least one subscriber."""
-        return self._emitter.has(name)
 
     # -- delivery ---------------------------------------------------------------------------------
     @contextmanager
@@ -67,16 +65,16 @@ class EventBus:
         """Start collecting (as :meth:`collect`, for hot paths): every :meth:`begin` needs its
         :meth:`end`, in a ``finally``."""
         out: list[Event] = []
-        self._collecting.append(out)
+        self.collecting.append(out)
         return out
 
     def end(self) -> None:
         """Stop the innermost collection."""
-        self._collecting.pop()
+        self.collecting.pop()
 
     def emit(self, event: Event) -> None:
         """Deliver one session event (see the module notes for the order)."""
-        for out in self._collecting:
+        for out in self.collecting:
             out.append(event)
         self._record(event)
         self._emitter.emit(event.type, event)

@@ -75,7 +75,8 @@ class Pipeline:
         self._timers_mod = _kernels.load("timers")
         self.timers = self._build_timers(options, predict_after)
         self.buf = np.zeros(4 * w, dtype=np.float32)
-        self.pending = 0
+        self.pending = 0      # samples in buf, the first `consumed` of them already stepped
+        self.consumed = 0
         self.capacity = 0
         self.grouped = False
         self._group_rest: tuple[np.ndarray, np.ndarray, int] | None = None
@@ -137,7 +138,7 @@ class Pipeline:
         """Model-rate samples pushed but not yet through the kernels (less than a window
         between pushes)."""
         if self._group_rest is None:
-            return self.pending
+            return self.pending - self.consumed
         pending, consumed, row = self._group_rest
         return int(pending[row] - consumed[row])
 
@@ -159,6 +160,12 @@ class Pipeline:
         if self.grouped:
             raise RuntimeError("this engine belongs to a TurnEngineGroup: push audio through "
                                "the group")
+        if self.consumed:  # drop the windows the last push stepped
+            used, self.consumed = self.consumed, 0
+            rest = self.pending - used
+            if rest:
+                self.buf[:rest] = self.buf[used:self.pending]
+            self.pending = rest
         need = self.pending + int(self.intake_kernel.max_output(frames.shape[0]))
         if need > self.buf.shape[0]:
             grown = np.zeros(max(need, 2 * self.buf.shape[0]), dtype=np.float32)
@@ -172,12 +179,9 @@ class Pipeline:
         return self.buf[: n_win * self.window_size]
 
     def consume(self, n_win: int) -> None:
-        """Drop the first ``n_win`` windows from the buffer (they went through the kernels)."""
-        used = n_win * self.window_size
-        rest = self.pending - used
-        if rest:
-            self.buf[:rest] = self.buf[used:self.pending]
-        self.pending = rest
+        """The first ``n_win`` windows went through the kernels: the next :meth:`intake` drops
+        them from the buffer."""
+        self.consumed = n_win * self.window_size
 
     # -- per-window kernels -----------------------------------------------------------------------
     def classify(self, n_win: int, given: np.ndarray | None) -> tuple[int, float]:
@@ -185,7 +189,7 @@ class Pipeline:
         windows; returns (hysteresis codes written, inference seconds)."""
         if n_win > self.capacity:  # (a group sizes its streams' arrays itself)
             self._alloc_scratch(n_win)
-        samples = self.windows(n_win)
+        samples = self.buf[: n_win * self.window_size]
         probs = self.probs[:n_win]
         infer_s = 0.0
         if given is None:
