@@ -123,9 +123,9 @@ def paired(audio: np.ndarray, rounds: int) -> dict[str, float]:
 
 
 def test_group_vs_batched_vad(audio: np.ndarray) -> None:
-    result = paired(audio, rounds=5)
+    result = paired(audio, rounds=9)
     print("\n" + json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
-    print(json.dumps(paired(load_streams(), int(sys.argv[1]) if len(sys.argv) > 1 else 5)))
+    print(json.dumps(paired(load_streams(), int(sys.argv[1]) if len(sys.argv) > 1 else 9)))

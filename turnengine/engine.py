@@ -205,7 +205,7 @@ class TurnEngine(HostCallsAPI):
 
     def _stream_parts(self) -> StreamParts:
         """The parts a :class:`~turnengine.TurnEngineGroup` steps together with other streams."""
-        return StreamParts(self._pipe, self._driver, self._vad_report, self._bus.collect)
+        return StreamParts(self._pipe, self._driver, self._vad_report, self._bus.collecting)
 
     # -- subscription -----------------------------------------------------------------------------
     def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:

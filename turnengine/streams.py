@@ -132,8 +132,7 @@ class TurnEngineGroup:
                 raise ValueError(f"expected an array of shape ({n}, n_samples), got "
                                  f"{chunks.shape}")
             # Checked once for the whole array (as as_frames would per row); rows are views.
-            as_frames(chunks[:1].reshape(-1))
-            if chunks.dtype == np.float32:
+            if chunks.dtype != np.int16 or chunks.shape[1] == 0:
                 as_frames(chunks.reshape(-1))
             chunks = np.ascontiguousarray(chunks)
             frames = list(chunks) if chunks.dtype != np.int16 else []

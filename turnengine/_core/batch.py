@@ -47,14 +47,15 @@ class BatchedSlot(VADBackend):
 
 
 class StreamParts:
-    """What the group drives of one stream: its pipeline, driver, VAD reporting and bus."""
+    """What the group drives of one stream: its pipeline, driver, VAD reporting, and the
+    bus's list of event lists being collected (the stream's events of a push go to its list)."""
 
     def __init__(self, pipeline: Pipeline, driver: Driver, vad_report: VadReporting,
-                 collect: Any) -> None:
+                 collecting: list[list[Any]]) -> None:
         self.pipeline = pipeline
         self.driver = driver
         self.vad_report = vad_report
-        self.collect = collect
+        self.collecting = collecting
 
 
 class GroupBatch:
@@ -78,6 +79,7 @@ class GroupBatch:
         self._timers_mod = _kernels.load("timers")
         self._drivers = [p.driver for p in self.parts]
         self._plain = np.zeros(n, bool)
+        self._all_plain = False
         self._intakes = [p.pipeline.intake_kernel for p in self.parts]
         self._hysts = [p.pipeline.hysteresis for p in self.parts]
         self._timers = [p.pipeline.timers for p in self.parts]
@@ -91,6 +93,8 @@ class GroupBatch:
         self._defer_s = np.zeros(n, np.float64)
         self._total = np.array([p.vad_report.n_windows for p in self.parts], np.int64)
         self._next = np.array([p.vad_report.next_boundary for p in self.parts], np.int64)
+        self._windows = np.zeros((n, 0), np.float32)  # the batch's input and output, reused
+        self._probs_out = np.zeros((n, 0), np.float32)
         self._size(64, 4 * window_size)
 
     def _size(self, n_windows: int, n_samples: int) -> None:
@@ -106,7 +110,7 @@ class GroupBatch:
     # -- intake ------------------------------------------------------------------------------------
     def intake(self, frames: np.ndarray | list[np.ndarray | None]) -> np.ndarray:
         """Each stream's chunk into its row; returns the whole windows ready per stream."""
-        keep = int((self.pending - self.consumed).max())
+        keep = int(self.pending.max())  # (a bound: consumed samples are dropped first)
         if isinstance(frames, np.ndarray) and frames.dtype == np.int16:
             grow = int(self._intakes[0].max_output(frames.shape[1]))
             if keep + grow > self.buf.shape[1]:
@@ -140,8 +144,11 @@ class GroupBatch:
     def infer(self, n_win: np.ndarray) -> float:
         """The batched network over every ready window; returns seconds per window."""
         w, most = self.w, int(n_win.max())
-        windows = np.ascontiguousarray(self.buf[:, :most * w])
-        probs = np.zeros((len(self.parts), most), np.float32)
+        if self._windows.shape[1] != most * w:
+            self._windows = np.zeros((len(self.parts), most * w), np.float32)
+            self._probs_out = np.zeros((len(self.parts), most), np.float32)
+        windows, probs = self._windows, self._probs_out
+        np.copyto(windows, self.buf[:, :most * w])
         t0 = time.perf_counter()
         if (n_win == most).all():
             self.batch.process_many(windows, probs)
@@ -162,9 +169,14 @@ class GroupBatch:
         """Hysteresis and timers for every plain stream in one call each; then each stream
         where something happens (and each stream that is not plain) in Python."""
         plain = self._plain
-        for i in [i for i, d in enumerate(self._drivers) if d.touched]:
+        touched = [i for i, d in enumerate(self._drivers) if d.touched]
+        for i in touched:
             plain[i] = self._drivers[i].plain()
             self._drivers[i].touched = False
+        if touched:
+            self._all_plain = bool(plain.all())
+        if per_window_s is None and self._all_plain and not n_win.any():
+            return  # no window anywhere and nothing else to run
         fast = self._fast
         np.multiply(n_win, plain, out=fast)
         busy: list[int] = []
@@ -183,8 +195,9 @@ class GroupBatch:
             fast[:] = 0
         for i in busy:
             self._resume(i, int(n_win[i]), per_window_s or 0.0, out[i])
-        for i in np.flatnonzero((fast == 0) & ((n_win > 0) | ~plain)).tolist():
-            self._slow(i, int(n_win[i]), per_window_s, out[i])
+        if not (self._all_plain and per_window_s is not None):  # else every stream was fast
+            for i in np.flatnonzero((fast == 0) & ((n_win > 0) | ~plain)).tolist():
+                self._slow(i, int(n_win[i]), per_window_s, out[i])
         np.multiply(n_win, self.w, out=self.consumed)
 
     def _sync(self, i: int) -> VadReporting:
@@ -204,10 +217,12 @@ class GroupBatch:
         self._sync(i)
         first = (int(self._n_t[i]), int(self._used[i]), int(self._used_h[i]))
         part = self.parts[i]
-        with part.collect() as events:
+        part.collecting.append(out)  # (the bus's collect(), inlined: many calls per push)
+        try:
             part.driver.resume(k, int(self._n_h[i]), per_window_s * k, int(self._starts[i]),
                                first)
-        out.extend(events)
+        finally:
+            part.collecting.pop()
         self._settled(i)
 
     def _slow(self, i: int, k: int, per_window_s: float | None, out: list[Any]) -> None:
@@ -216,8 +231,10 @@ class GroupBatch:
             return
         self._sync(i)
         given = None if per_window_s is None else self.probs[i, :k]
-        with part.collect() as events:
+        part.collecting.append(out)
+        try:
             part.driver.decide(k, given, (per_window_s or 0.0) * k)
-        out.extend(events)
+        finally:
+            part.collecting.pop()
         self._settled(i)
         part.driver.touched = True  # its scheduled actions may have run out
