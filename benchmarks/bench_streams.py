@@ -77,6 +77,30 @@ def test_lone_engines_whole_engine(benchmark: Any, audio: np.ndarray) -> None:
     benchmark.pedantic(run, setup=setup, rounds=3, warmup_rounds=1, iterations=1)
 
 
+def test_batched_vad_alone(benchmark: Any, audio: np.ndarray) -> None:
+    """The batched network alone on the same audio: ``process_batch`` once per window step."""
+    from turnengine import _kernels
+    from turnengine.vad import load_vad
+
+    model = load_vad("silero", 16000).model
+    native = _kernels.load("vad_silero")
+    n_win = audio.shape[1] // 512
+    windows = [np.ascontiguousarray(audio[:, k * 512:(k + 1) * 512], dtype=np.float32) / 32768
+               for k in range(n_win)]
+    probs = np.zeros(N_STREAMS, np.float32)
+
+    def setup() -> Any:
+        return (native.SileroBatch(model, N_STREAMS),), {}
+
+    def run(batch: Any) -> None:
+        for w in windows:
+            batch.process_batch(w, probs)
+
+    benchmark.extra_info.update(key="group64_batched_vad_alone", clip="64 streams",
+                                clip_duration_s=SECONDS, n_windows=_windows(audio))
+    benchmark.pedantic(run, setup=setup, rounds=5, warmup_rounds=1, iterations=1)
+
+
 def _group_pass(audio: np.ndarray, frame: int) -> float:
     group = TurnEngineGroup(N_STREAMS)
     t0 = time.process_time()

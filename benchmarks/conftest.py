@@ -315,6 +315,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             flag += "  <- headline"
         tr.write_line(f"  {key:<36} p50 {_fmt(p50)}  mean {_fmt(rr.get('mean'))}  "
                       f"min {_fmt(rr.get('min'))}  {flag}")
+    by_key = {r["key"]: r for r in _RESULTS}
+    vad = by_key.get("group64_batched_vad_alone")
+    if vad is not None:
+        tr.write_line("")
+        tr.write_line("whole engine / batched VAD alone, 64 streams (p50; target <= 1.5):")
+        for frame in ("320", "512"):
+            whole = by_key.get(f"group64_whole_engine_{frame}")
+            if whole is not None:
+                tr.write_line(f"  {frame}-sample frames{'':<21} "
+                              f"{whole['us_per_window_p50'] / vad['us_per_window_p50']:.2f}")
     silero = summary.get("silero")
     if silero:
         tr.write_line("")
