@@ -13,6 +13,8 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
+from .pcm_spec import check_pcm_array
+
 SAMPLE_RATE_HZ = 16000
 N_FFT = 400
 HOP_LENGTH = 160
@@ -94,25 +96,7 @@ def check_samples(x: object) -> np.ndarray:
     ValueError
         If ``x`` is not 1-D or not C-contiguous.
     """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"expected a numpy array of int16 or float32 samples, got {type(x).__name__}"
-        )
-    if x.dtype != np.int16 and x.dtype != np.float32:
-        raise TypeError(
-            f"expected int16 or float32 samples, got {x.dtype} array of shape {x.shape}"
-        )
-    if x.ndim != 1:
-        raise ValueError(
-            f"expected a 1-D array of 16 kHz mono samples, got {x.ndim}-D array of shape "
-            f"{x.shape}"
-        )
-    if not x.flags.c_contiguous:
-        raise ValueError(
-            f"expected a C-contiguous array, got a strided view of shape {x.shape} "
-            "(use np.ascontiguousarray)"
-        )
-    return x
+    return check_pcm_array(x, (1,), "a 1-D array of 16 kHz mono samples")
 
 
 def nonfinite_error(index: int) -> ValueError:

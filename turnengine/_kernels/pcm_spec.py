@@ -214,6 +214,35 @@ def _design(rate: int, out_rate: int) -> tuple[int, int, np.ndarray]:
     return up, down, coef
 
 
+def check_pcm_array(x: object, ndims: tuple[int, ...], shape_text: str) -> np.ndarray:
+    """``x`` as a C-contiguous int16 or float32 numpy array with ``ndims`` dimensions (the
+    checks the intake and the feature kernel share; ``shape_text`` says what was expected).
+
+    Raises
+    ------
+    TypeError
+        Not a numpy array of int16 or float32.
+    ValueError
+        Another number of dimensions, or not C-contiguous.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"expected a numpy array of int16 or float32 samples, got {type(x).__name__}"
+        )
+    if x.dtype != np.int16 and x.dtype != np.float32:
+        raise TypeError(
+            f"expected int16 or float32 samples, got {x.dtype} array of shape {x.shape}"
+        )
+    if x.ndim not in ndims:
+        raise ValueError(f"expected {shape_text}, got {x.ndim}-D array of shape {x.shape}")
+    if not x.flags.c_contiguous:
+        raise ValueError(
+            f"expected a C-contiguous array, got a strided view of shape {x.shape} "
+            "(use np.ascontiguousarray)"
+        )
+    return x
+
+
 def check_samples(x: object) -> tuple[np.ndarray, float]:
     """Validate an input chunk; return it as ``(n_frames, n_channels)`` and its down-mix scale.
 
@@ -227,24 +256,7 @@ def check_samples(x: object) -> tuple[np.ndarray, float]:
     ValueError
         If ``x`` is not 1-D or 2-D, not C-contiguous, or has no frame or no channel.
     """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"expected a numpy array of int16 or float32 samples, got {type(x).__name__}"
-        )
-    if x.dtype != np.int16 and x.dtype != np.float32:
-        raise TypeError(
-            f"expected int16 or float32 samples, got {x.dtype} array of shape {x.shape}"
-        )
-    if x.ndim not in (1, 2):
-        raise ValueError(
-            "expected a 2-D array of shape (n_frames, n_channels) (or 1-D mono), got "
-            f"{x.ndim}-D array of shape {x.shape}"
-        )
-    if not x.flags.c_contiguous:
-        raise ValueError(
-            f"expected a C-contiguous array, got a strided view of shape {x.shape} "
-            "(use np.ascontiguousarray)"
-        )
+    x = check_pcm_array(x, (1, 2), "a 2-D array of shape (n_frames, n_channels) (or 1-D mono)")
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     n_frames, n_channels = x.shape
