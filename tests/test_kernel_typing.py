@@ -90,3 +90,30 @@ def test_a_wrong_stub_fails_the_right_calls(workdir, tmp_path):
     stub.write_text(text.replace("        min_words: int = 0,", "        min_words: str = ...,"))
     status, out = _mypy(broken, "right.py", RIGHT)
     assert status == 1 and 'Argument "min_words" to "Timers"' in out, out
+
+
+def test_the_engine_core_calls_the_kernels_through_their_stubs(tmp_path, monkeypatch):
+    """The pipeline's kernel objects carry the stub types, so mypy checks every call the engine
+    makes into a kernel (a wrong call in the core would fail the project's own mypy run)."""
+    package = KERNELS_DIR.parent.parent
+    code = (
+        "from turnengine._core.pipeline import Pipeline\n"
+        "def f(p: Pipeline) -> None:\n"
+        "    reveal_type(p.timers)\n"
+        "    reveal_type(p.hysteresis)\n"
+        "    reveal_type(p.intake_kernel)\n"
+        "    p.timers.set_endpoint_delay('0.5 s')\n"
+    )
+    monkeypatch.chdir(package)  # mypy finds this checkout's turnengine from here
+    work = tmp_path
+    path = work / "core_calls.py"
+    path.write_text(code)
+    stdout, stderr, status = mypy_api.run([
+        "--config-file", str(package / "pyproject.toml"), "--cache-dir",
+        str(work / ".mypy_cache"), "--no-error-summary", "--follow-imports", "silent",
+        str(path)])
+    out = stdout + stderr
+    assert 'Revealed type is "turnengine._kernels.timers.Timers"' in out, out
+    assert 'Revealed type is "turnengine._kernels.hysteresis.Hysteresis"' in out, out
+    assert 'Revealed type is "turnengine._kernels.pcm.Intake"' in out, out
+    assert 'Argument 1 to "set_endpoint_delay" of "Timers" has incompatible type "str"' in out

@@ -9,7 +9,7 @@ driver hands to the session.  Every time is an int64 sample count on the engine 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +17,10 @@ from .. import _kernels
 from .._kernels.codes import AgentState, TurnDetection
 from ..options import TurnEngineOptions, seconds_to_samples, seconds_to_windows
 from ..vad import VADBackend, load_vad
+
+if TYPE_CHECKING:  # the kernels' stubs: every call below is checked against them
+    from .._kernels.hysteresis import Hysteresis
+    from .._kernels.timers import Timers
 
 Fired = list[tuple[int, int, int]]
 
@@ -82,7 +86,7 @@ class Pipeline:
         self._group_rest: tuple[np.ndarray, np.ndarray, int] | None = None
         self._alloc_scratch(64)
 
-    def _build_hysteresis(self, o: TurnEngineOptions) -> Any:
+    def _build_hysteresis(self, o: TurnEngineOptions) -> Hysteresis:
         window_s = self.window_size / self.model_rate
         return _kernels.load("hysteresis").Hysteresis(
             self.window_size, o.activation_threshold, o.effective_deactivation_threshold,
@@ -90,7 +94,7 @@ class Pipeline:
             seconds_to_windows(o.min_silence_duration, window_s),
             o.smoothing_alpha, o.min_volume)
 
-    def _build_timers(self, o: TurnEngineOptions, predict_after: int) -> Any:
+    def _build_timers(self, o: TurnEngineOptions, predict_after: int) -> Timers:
         sr = self.model_rate
         mode = TurnDetection[o.turn_detection.upper()]
         return self._timers_mod.Timers(
