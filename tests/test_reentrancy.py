@@ -78,3 +78,25 @@ def test_a_group_pushed_no_audio_runs_due_actions_only():
     assert [e.stream_time for e in group] == [0.0, 0.0]
     out = group.push_audio([None, np.zeros(800, np.int16)])
     assert out == [[], []] and group[1].stream_time == 0.05 and group[0].stream_time == 0.0
+
+
+def test_stream_time_inside_callbacks_is_the_audio_stepped_so_far(clip_a03):
+    """During a push, ``stream_time`` counts the windows the timers stepped plus the rest not
+    yet stepped, never a window twice: in one whole-clip push and in a group alike."""
+    pcm, _ = clip_a03
+    seen: list[tuple[float, float]] = []
+    engine = TurnEngine()
+    engine.on("user_state_changed", lambda ev: seen.append((engine.stream_time, ev.stream_time)))
+    engine.push_audio(pcm)
+    total = len(pcm) / 16000
+    assert seen and all(dec <= st <= total + 1e-9 for st, dec in seen), seen
+    assert engine.stream_time == len(pcm) / 16000
+    group = TurnEngineGroup(2)
+    in_group: list[tuple[float, float]] = []
+    group[1].on("user_state_changed",
+                lambda ev: in_group.append((group[1].stream_time, ev.stream_time)))
+    stacked = np.stack([pcm, pcm])
+    for a in range(0, stacked.shape[1], 1600):
+        group.push_audio(stacked[:, a:a + 1600])
+    assert in_group and all(dec <= st <= total + 1e-9 for st, dec in in_group), in_group
+    assert group[1].stream_time == group[0].stream_time == len(pcm) / 16000

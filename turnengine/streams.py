@@ -132,6 +132,9 @@ class TurnEngineGroup:
                 raise ValueError(f"expected an array of shape ({n}, n_samples), got "
                                  f"{chunks.shape}")
             # Checked once for the whole array (as as_frames would per row); rows are views.
+            if chunks.dtype != np.int16 and chunks.dtype != np.float32:
+                raise TypeError(f"expected int16 or float32 samples, got {chunks.dtype} array "
+                                f"of shape {chunks.shape}")
             if chunks.dtype != np.int16 or chunks.shape[1] == 0:
                 as_frames(chunks.reshape(-1))
             chunks = np.ascontiguousarray(chunks)

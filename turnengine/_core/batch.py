@@ -137,6 +137,7 @@ class GroupBatch:
             if drop and n_keep:
                 row[:n_keep] = row[drop:drop + n_keep].copy()
             self.pending[i] = n_keep
+            self.consumed[i] = 0  # (row by row: a row that fails leaves the others whole)
             if f is not None:
                 self.pending[i] += int(self._intakes[i].process(f, row[n_keep:]))
 
@@ -185,6 +186,7 @@ class GroupBatch:
             self._hyst_mod.step_many(self._hysts, fast, self._starts, self._n_h)
             self._timers_mod.step_many(self._timers, fast, self._n_h, self._n_t, self._used,
                                        self._used_h)
+            np.multiply(self._used, self.w, out=self.consumed)  # stepped so far (stream_time)
             self._total += fast
             quiet = (self._n_t == 0) & (self._used == fast) & (self._total < self._next)
             deferred = fast * quiet

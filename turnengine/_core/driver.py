@@ -116,10 +116,13 @@ class Driver:
                 limit = (self._step_limit(w, n_win, start) if heap or self._history.ring
                          is not None else n_win - w)
                 n_t, used, used_h = step(w, limit, jh, n_h, start + w * w_size)
-            # (a callback may turn the audio history on mid-chunk: asked every step)
-            if inference or self._eot_on or self._history.ring is not None:
-                self._step_audio(w, used, start, per_window_s, inference)
             g_end = g0 + w + used
+            # (a callback may turn the audio history on mid-chunk: asked every step)
+            extras = inference or self._eot_on or self._history.ring is not None
+            if n_t or extras or heap or g_end >= vad.next_boundary:
+                pipe.stepped(w + used)  # callbacks may run: stream_time counts this step
+            if extras:
+                self._step_audio(w, used, start, per_window_s, inference)
             if n_t or g_end >= vad.next_boundary:
                 self._metrics_and_codes(g0, w + used, n_t, start, per_window_s)
             else:

@@ -182,6 +182,15 @@ class Pipeline:
         """The samples of the first ``n_win`` ready windows, shape (n_win * window_size,)."""
         return self.buf[: n_win * self.window_size]
 
+    def stepped(self, n_win: int) -> None:
+        """The first ``n_win`` windows of this push went through the timers: the clock covers
+        them, so :attr:`buffered` stops counting them (``stream_time`` inside callbacks)."""
+        if self._group_rest is None:
+            self.consumed = n_win * self.window_size
+        else:
+            _, consumed, row = self._group_rest
+            consumed[row] = n_win * self.window_size
+
     def consume(self, n_win: int) -> None:
         """The first ``n_win`` windows went through the kernels: the next :meth:`intake` drops
         them from the buffer."""
