@@ -5,9 +5,11 @@ Compiler directives are set once here for every kernel (STYLE.md, point 7).  Set
 (the test suite runs on such a build too).  ``TURNENGINE_EXTENSIONS=pcm,timers`` restricts the
 build to some kernels (development only).
 
-Cython warnings are errors, with the extra checks of ``cython -Wextra`` (maybe-uninitialised
-variables, unreachable code, unused entries), in every build: CI's, a developer's and an
-install's.  ``TURNENGINE_CYTHON_WERROR=0`` keeps them as warnings (e.g. to try a newer Cython).
+Cython warnings, with the extra checks of ``cython -Wextra`` (maybe-uninitialised variables,
+unreachable code, unused entries), are errors in CI (``CI`` set, and ``.ci/run`` exports
+``TURNENGINE_CYTHON_WERROR=1``) and wherever ``TURNENGINE_CYTHON_WERROR=1``; a user's install
+only prints them, so a newer Cython with new warnings cannot break ``pip install``.
+``TURNENGINE_CYTHON_WERROR=0`` keeps them as warnings anywhere.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).parent
 DEBUG = os.environ.get("TURNENGINE_DEBUG_BUILD", "") not in ("", "0")
 ONLY = {name for name in os.environ.get("TURNENGINE_EXTENSIONS", "").split(",") if name}
-Options.warning_errors = os.environ.get("TURNENGINE_CYTHON_WERROR", "1") not in ("", "0")
+_WERROR = os.environ.get("TURNENGINE_CYTHON_WERROR", "1" if os.environ.get("CI") else "0")
+Options.warning_errors = _WERROR not in ("", "0")
 
 directives = {
     "language_level": 3,
