@@ -109,6 +109,8 @@ def as_frames(chunk: object) -> np.ndarray:
         Odd byte count, empty chunk, wrong number of dimensions, too many channels, NaN/inf or
         out-of-range floats.
     """
+    if isinstance(chunk, memoryview):
+        chunk = _from_memoryview(chunk)
     if isinstance(chunk, (bytes, bytearray, memoryview)):
         nbytes = memoryview(chunk).nbytes
         if nbytes % 2:
@@ -120,6 +122,11 @@ def as_frames(chunk: object) -> np.ndarray:
     if not isinstance(chunk, np.ndarray):
         raise TypeError("expected bytes, bytearray, memoryview or a numpy array of int16/float32 "
                         f"samples, got {type(chunk).__name__}")
+    if type(chunk) is not np.ndarray:
+        if isinstance(chunk, np.ma.MaskedArray):
+            raise TypeError("expected a plain numpy array, got a masked array: fill the masked "
+                            "samples first (chunk.filled(0))")
+        chunk = np.asarray(chunk)  # other subclasses (np.matrix, ...): their plain view
     if chunk.dtype not in (np.int16, np.float32):
         raise TypeError(f"expected int16 or float32 samples, got {chunk.dtype} array of shape "
                         f"{chunk.shape}")
@@ -142,6 +149,26 @@ def as_frames(chunk: object) -> np.ndarray:
                              "(int16-scaled floats? divide by 32768)")
     frames = chunk.reshape(chunk.shape[0], -1)
     return np.ascontiguousarray(frames)
+
+
+_MEMORYVIEW_FORMATS = {"B": None, "b": None, "c": None, "h": np.int16, "<h": np.int16,
+                       "=h": np.int16, "f": np.float32, "<f": np.float32, "=f": np.float32}
+
+
+def _from_memoryview(view: memoryview) -> object:
+    """A pushed memoryview: raw bytes (format ``B``) stay int16 little-endian PCM bytes;
+    format ``h`` is int16 and ``f`` float32 samples; anything else is refused (a float64 or
+    object view read as PCM bytes would turn numbers or pointers into audio)."""
+    if view.format not in _MEMORYVIEW_FORMATS:
+        raise TypeError(f"expected a memoryview of int16 ('h') or float32 ('f') samples or of "
+                        f"raw PCM bytes ('B'), got format {view.format!r}")
+    if not view.c_contiguous:
+        raise ValueError("expected a C-contiguous memoryview, got a strided one (copy it with "
+                         "bytes(view) or np.ascontiguousarray)")
+    dtype = _MEMORYVIEW_FORMATS[view.format]
+    if dtype is None:
+        return view
+    return np.frombuffer(view, dtype=dtype).reshape(view.shape if view.ndim else (-1,))
 
 
 @dataclass(frozen=True)

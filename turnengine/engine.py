@@ -19,7 +19,7 @@ import inspect
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,8 @@ SESSION_EVENTS: tuple[str, ...] = (
 )
 VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
 _INT16 = np.dtype(np.int16)
+#: The furthest the engine clock may go (int64 samples, with headroom for deadlines after it).
+_MAX_CLOCK = 2**63 - 2**61
 _AUDIO_VAD_EVENTS = (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPEECH.value)
 
 
@@ -308,6 +310,14 @@ class TurnEngine(HostCallsAPI):
             raise EngineClosedError("the engine is closed; create a new TurnEngine for a new "
                                     "session")
 
+    def _check_not_in_callback(self, call: str) -> None:
+        if self._bus.collecting:
+            raise RuntimeError(
+                f"{call}() was called from inside an event callback or scheduled action of the "
+                "same engine, while the engine is still processing; it would move the clock "
+                "under the step in progress. Host calls (agent state, transcripts, text input, "
+                "commit_user_turn) are fine there; push audio and advance from your own loop.")
+
     # -- audio ------------------------------------------------------------------------------------
     def push_audio(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[Event]:
         """Feed one chunk of PCM and return the session events it caused, in time order.
@@ -333,8 +343,14 @@ class TurnEngine(HostCallsAPI):
         ValueError
             Odd byte count, empty chunk, bad shape, NaN/inf or out-of-range floats, or a closed
             engine (``EngineClosedError``).  The engine state is unchanged after any error.
+        RuntimeError
+            Called from inside one of this engine's event callbacks or scheduled actions (the
+            engine is mid-step; host calls are fine there, audio is pushed from the host's own
+            loop).
         """
         self._check_open()
+        if self._bus.collecting:
+            self._check_not_in_callback("push_audio")
         if (type(chunk) is np.ndarray and chunk.dtype is _INT16 and chunk.ndim == 1
                 and chunk.shape[0] and chunk.flags.c_contiguous):
             frames = chunk  # the common case: mono int16, nothing to check or convert
@@ -409,7 +425,11 @@ class TurnEngine(HostCallsAPI):
         """
         if not callable(action):
             raise TypeError(f"expected a callable action, got {type(action).__name__}")
-        self._scheduler.add(seconds_to_samples(_check_seconds(seconds), self.model_rate), action)
+        at = seconds_to_samples(_check_seconds(seconds), self.model_rate)
+        if at > _MAX_CLOCK:
+            raise ValueError(f"schedule({seconds}) is past the engine clock's range "
+                             f"({_MAX_CLOCK / self.model_rate:.3g} s, int64 samples)")
+        self._scheduler.add(at, action)
         self._driver.touched = True
 
     def wait_for_model(self, timeout: float | None = None) -> bool:
@@ -446,72 +466,21 @@ class TurnEngine(HostCallsAPI):
         TypeError
             ``seconds`` not a number.
         ValueError
-            Negative or non-finite ``seconds``, or a closed engine.
+            Negative or non-finite ``seconds``, a clock past 2**63 - 2**61 samples, or a closed
+            engine.
+        RuntimeError
+            Called from inside one of this engine's event callbacks or scheduled actions.
         """
         self._check_open()
+        self._check_not_in_callback("advance")
         seconds = _check_seconds(seconds)
+        step = seconds_to_samples(seconds, self.model_rate)
+        if self._pipe.now + step > _MAX_CLOCK:
+            raise ValueError(f"advance({seconds}) would move the engine clock past "
+                             f"{_MAX_CLOCK / self.model_rate:.3g} s (int64 samples)")
         with self._bus.collect() as out:
             self._driver.advance(seconds)
         return out
-
-    def check_audio_stall(self, now: float | None = None) -> list[Event]:
-        """The audio-stall watchdog (SPEC 2): close a speaking state when audio stopped flowing.
-
-        Call it from a wall-clock timer (for example every 0.5 s). When the engine was built with
-        ``audio_stall_watchdog=True``, the user is ``speaking`` and no audio arrived for
-        ``audio_stall_timeout`` seconds of wall clock, the utterance ends as if the VAD had
-        ended it: ``user_state_changed`` (speaking -> listening, back-dated to the last voiced
-        window) at the current engine clock, then whatever follows an end of speech (the turn,
-        when its delay has passed; call :meth:`advance` to let later timers fire).
-
-        Parameters
-        ----------
-        now : float, optional
-            ``time.monotonic()`` reading to use (tests); default: the current one.
-
-        Returns
-        -------
-        list of Event
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``audio_stall_watchdog=True``.
-        """
-        self._check_open()
-        if not self._stall_watchdog:
-            raise RuntimeError("build the engine with TurnEngine(..., audio_stall_watchdog=True) "
-                               "to use check_audio_stall()")
-        now = time.monotonic() if now is None else now
-        with self._bus.collect() as out:
-            if (self.user_state == "speaking"
-                    and now - self._last_audio_wall >= self.options.audio_stall_timeout):
-                logger.warning("no audio for %.1f s of wall clock while the user was speaking; "
-                               "closing the speaking state", now - self._last_audio_wall)
-                self._pipe.hysteresis.force_silence()
-                self._session.run_fired(self._pipe.timers.force_end())
-        return out
-
-    def stt_audio(self) -> Iterator[np.ndarray]:
-        """Yield the audio to forward to a streaming STT since the last call (SPEC 8).
-
-        Yields
-        ------
-        numpy.ndarray of int16, shape (n,)
-            Model-rate (16 kHz, or 8 kHz) mono PCM: speech with ``prefix_padding_duration``
-            before its onset, through the end-of-speech decision; silence of the same length
-            while the agent speaks uninterruptibly (``discard_audio_if_uninterruptible``).
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``stt_gate=True``.
-        """
-        gate = self._session.gate
-        if gate is None:
-            raise RuntimeError("build the engine with TurnEngine(..., stt_gate=True) to use "
-                               "stt_audio()")
-        return gate.drain()
 
     # -- asyncio ----------------------------------------------------------------------------------
     def events(self) -> AsyncIterator[Event]:

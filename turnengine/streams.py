@@ -19,7 +19,7 @@ import numpy as np
 from . import _kernels
 from ._core.batch import BatchedSlot, GroupBatch
 from .audio import as_frames, model_rate_for
-from .engine import TurnEngine
+from .engine import EngineClosedError, TurnEngine
 from .eot import load_smart_turn
 from .events import Event
 from .options import TurnEngineOptions
@@ -119,11 +119,15 @@ class TurnEngineGroup:
         list of list of Event
             ``events[i]`` are stream ``i``'s events, in time order.
 
+        A stream closed with ``group[i].close()`` is skipped: its chunk is ignored and its
+        list is empty; the others go on.
+
         Raises
         ------
         TypeError, ValueError
             A chunk count other than ``n_streams``, or any stream's bad chunk (checked for every
-            stream before any is processed, so the group state is unchanged).
+            stream before any is processed, so the group state is unchanged);
+            ``EngineClosedError`` when every stream is closed.
         """
         n = len(self.engines)
         frames: list[Any]
@@ -143,8 +147,13 @@ class TurnEngineGroup:
             if len(chunks) != n:
                 raise ValueError(f"expected {n} chunks (one per stream), got {len(chunks)}")
             frames = [None if row is None else as_frames(row) for row in chunks]
-        if any([engine._closed for engine in self.engines]):
-            next(e for e in self.engines if e.closed)._check_open()
+        closed = [engine._closed for engine in self.engines]
+        if any(closed):  # a closed stream is skipped: its chunk is ignored, its list empty
+            if all(closed):
+                raise EngineClosedError("every stream of the group is closed")
+            rows = frames or list(np.asarray(chunks))
+            frames = [None if c else row for row, c in zip(rows, closed, strict=True)]
+        self._group.skip = np.array(closed, bool) if any(closed) else None
         n_win = self._group.intake(frames or np.asarray(chunks))
         per_window_s = (self._group.infer(n_win)
                         if self._batch is not None and n_win.any() else None)

@@ -78,6 +78,7 @@ class GroupBatch:
         self._hyst_mod = _kernels.load("hysteresis")
         self._timers_mod = _kernels.load("timers")
         self._drivers = [p.driver for p in self.parts]
+        self.skip: np.ndarray | None = None  # closed streams, set by the group for one push
         self._plain = np.zeros(n, bool)
         self._all_plain = False
         self._intakes = [p.pipeline.intake_kernel for p in self.parts]
@@ -198,7 +199,10 @@ class GroupBatch:
         for i in busy:
             self._resume(i, int(n_win[i]), per_window_s or 0.0, out[i])
         if not (self._all_plain and per_window_s is not None):  # else every stream was fast
-            for i in np.flatnonzero((fast == 0) & ((n_win > 0) | ~plain)).tolist():
+            slow = (fast == 0) & ((n_win > 0) | ~plain)
+            if self.skip is not None:
+                slow &= ~self.skip
+            for i in np.flatnonzero(slow).tolist():
                 self._slow(i, int(n_win[i]), per_window_s, out[i])
         np.multiply(n_win, self.w, out=self.consumed)
 

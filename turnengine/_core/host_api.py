@@ -1,10 +1,16 @@
 """The host-call half of :class:`~turnengine.TurnEngine`'s public API: what the agent does,
-what the user's STT said, typed input, backchannels and commits (validation here, semantics in
+what the user's STT said, typed input, backchannels, commits, the audio-stall watchdog and the
+STT gate's audio (validation here, semantics in
 :mod:`turnengine._core.host_calls`)."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..events import AGENT_STATES, Event
 from ..options import TurnEngineOptions
@@ -13,6 +19,9 @@ if TYPE_CHECKING:
     from .bus import EventBus
     from .host_calls import HostCalls
     from .pipeline import Pipeline
+    from .session import Session
+
+logger = logging.getLogger("turnengine")
 
 
 class HostCallsAPI:
@@ -22,8 +31,18 @@ class HostCallsAPI:
     _bus: EventBus
     _host: HostCalls
     _pipe: Pipeline
+    _session: Session
+    _stall_watchdog: bool
+    _last_audio_wall: float
+
+    @property
+    def user_state(self) -> str:
+        raise NotImplementedError
 
     def _check_open(self) -> None:
+        raise NotImplementedError
+
+    def _check_not_in_callback(self, call: str) -> None:
         raise NotImplementedError
 
     def set_agent_state(self, state: str, *,
@@ -191,3 +210,63 @@ class HostCallsAPI:
         with self._bus.collect() as out:
             self._host.commit_user_turn()
         return out
+
+    def check_audio_stall(self, now: float | None = None) -> list[Event]:
+        """The audio-stall watchdog (SPEC 2): close a speaking state when audio stopped flowing.
+
+        Call it from a wall-clock timer (for example every 0.5 s). When the engine was built with
+        ``audio_stall_watchdog=True``, the user is ``speaking`` and no audio arrived for
+        ``audio_stall_timeout`` seconds of wall clock, the utterance ends as if the VAD had
+        ended it: ``user_state_changed`` (speaking -> listening, back-dated to the last voiced
+        window) at the current engine clock, then whatever follows an end of speech (the turn,
+        when its delay has passed; call :meth:`advance` to let later timers fire).
+
+        Parameters
+        ----------
+        now : float, optional
+            ``time.monotonic()`` reading to use (tests); default: the current one.
+
+        Returns
+        -------
+        list of Event
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``audio_stall_watchdog=True``.
+        """
+        self._check_open()
+        self._check_not_in_callback("check_audio_stall")
+        if not self._stall_watchdog:
+            raise RuntimeError("build the engine with TurnEngine(..., audio_stall_watchdog=True) "
+                               "to use check_audio_stall()")
+        now = time.monotonic() if now is None else now
+        with self._bus.collect() as out:
+            if (self.user_state == "speaking"
+                    and now - self._last_audio_wall >= self.options.audio_stall_timeout):
+                logger.warning("no audio for %.1f s of wall clock while the user was speaking; "
+                               "closing the speaking state", now - self._last_audio_wall)
+                self._pipe.hysteresis.force_silence()
+                self._session.run_fired(self._pipe.timers.force_end())
+        return out
+
+    def stt_audio(self) -> Iterator[np.ndarray]:
+        """Yield the audio to forward to a streaming STT since the last call (SPEC 8).
+
+        Yields
+        ------
+        numpy.ndarray of int16, shape (n,)
+            Model-rate (16 kHz, or 8 kHz) mono PCM: speech with ``prefix_padding_duration``
+            before its onset, through the end-of-speech decision; silence of the same length
+            while the agent speaks uninterruptibly (``discard_audio_if_uninterruptible``).
+
+        Raises
+        ------
+        RuntimeError
+            If the engine was built without ``stt_gate=True``.
+        """
+        gate = self._session.gate
+        if gate is None:
+            raise RuntimeError("build the engine with TurnEngine(..., stt_gate=True) to use "
+                               "stt_audio()")
+        return gate.drain()

@@ -235,10 +235,12 @@ class Session:
         decision = eot.decision if eot.decision is not None else eot.fixed_decision()
         eot.decision = None
         text = self.text
-        self.turns.emit(Turn(t=t, started=self.turn_start, last_speaking=last_speaking,
-                             transcript=text.transcript, confidence=text.confidence,
-                             last_final_sample=text.last_final_sample,
-                             reason=reason or decision.reason, source="voice",
-                             decision=decision))
+        turn = Turn(t=t, started=self.turn_start, last_speaking=last_speaking,
+                    transcript=text.transcript, confidence=text.confidence,
+                    last_final_sample=text.last_final_sample, reason=reason or decision.reason,
+                    source="voice", decision=decision)
+        # The turn is over before anyone hears of it: a callback that commits again (or pushes a
+        # transcript) starts from an empty turn, never this one a second time.
         self.turn_start = None
         text.clear()
+        self.turns.emit(turn)

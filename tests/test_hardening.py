@@ -1,0 +1,117 @@
+"""Host calls around the happy path (issue 13's first findings): callbacks that call back into
+the engine, clocks past int64, memoryviews that are not PCM, a group with a closed stream."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from conftest import comparable
+
+from turnengine import TurnEngine
+from turnengine.engine import EngineClosedError
+from turnengine.streams import TurnEngineGroup
+
+
+def _replay(engine: TurnEngine, pcm: np.ndarray, chunk: int = 320) -> list:
+    events = []
+    for a in range(0, len(pcm), chunk):
+        events += engine.push_audio(pcm[a:a + chunk])
+    return events + engine.advance(2.0)
+
+
+def test_a_commit_from_user_turn_completed_does_not_commit_the_turn_again(clip_dialogue, caplog):
+    pcm, _ = clip_dialogue
+    plain = [e for e in _replay(TurnEngine(), pcm) if e.type == "user_turn_completed"]
+    engine = TurnEngine()
+    engine.on("user_turn_completed", lambda ev: engine.commit_user_turn())
+    with caplog.at_level(logging.ERROR, logger="turnengine"):
+        turns = [e for e in _replay(engine, pcm) if e.type == "user_turn_completed"]
+    assert len(turns) == len(plain) >= 5
+    assert not [r for r in caplog.records if "RecursionError" in (r.exc_text or "")]
+
+
+@pytest.mark.parametrize("call", ["push_audio", "advance"])
+def test_audio_and_clock_calls_from_a_callback_are_refused_and_change_nothing(clip_a03, call):
+    pcm, _ = clip_a03
+    errors: list[BaseException] = []
+    engine = TurnEngine()
+
+    def react(ev):
+        try:
+            if call == "push_audio":
+                engine.push_audio(np.zeros(320, np.int16))
+            else:
+                engine.advance(1.0)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    engine.on("user_state_changed", react)
+    got = _replay(engine, pcm, 4096)
+    want = _replay(TurnEngine(), pcm, 4096)
+    assert errors and all("from inside an event callback" in str(e) for e in errors)
+    assert comparable(got) == comparable(want)
+    assert engine.stream_time == pytest.approx(len(pcm) / 16000 + 2.0)
+
+
+def test_the_clock_refuses_to_pass_int64():
+    engine = TurnEngine()
+    engine.advance(2e14)
+    engine.advance(2e14)
+    before = engine.stream_time
+    with pytest.raises(ValueError, match="clock"):
+        engine.advance(2e14)
+    assert engine.stream_time == before
+    with pytest.raises(ValueError, match="range"):
+        engine.schedule(1e300, lambda e: None)
+    assert engine.next_action_time is None
+
+
+@pytest.mark.parametrize("chunk,exc,match", [
+    (memoryview(np.zeros(8, np.float64)), TypeError, "format 'd'"),
+    (memoryview(np.array([object()] * 8)), TypeError, "format 'O'"),
+    (memoryview(np.zeros((4, 4), np.int16)[:, ::2]), ValueError, "C-contiguous"),
+    (np.ma.masked_array(np.zeros(8, np.int16)), TypeError, "masked"),
+])
+def test_memoryviews_and_arrays_that_are_not_pcm_are_refused(chunk, exc, match):
+    engine = TurnEngine()
+    with pytest.raises(exc, match=match):
+        engine.push_audio(chunk)
+    assert engine.stream_time == 0.0
+
+
+def test_typed_memoryviews_are_their_samples(clip_a03):
+    pcm, _ = clip_a03
+    want = _replay(TurnEngine(), pcm)
+    engine = TurnEngine()
+    got = []
+    for a in range(0, len(pcm), 320):
+        got += engine.push_audio(memoryview(np.ascontiguousarray(pcm[a:a + 320])))
+    got += engine.advance(2.0)
+    assert comparable(got) == comparable(want)
+    as_float = memoryview((pcm[:3200] / 32768).astype(np.float32))
+    assert TurnEngine().push_audio(as_float) == TurnEngine().push_audio(pcm[:3200])
+
+
+def test_a_group_with_a_closed_stream_keeps_serving_the_others(clip_a03):
+    pcm, _ = clip_a03
+    audio = np.stack([pcm, pcm, pcm])
+    group = TurnEngineGroup(3)
+    lone = TurnEngine()
+    got: list = []
+    want: list = []
+    for a in range(0, audio.shape[1], 320):
+        if a == 16000:
+            group[1].close()
+        out = group.push_audio(audio[:, a:a + 320])
+        got += out[2]
+        want += lone.push_audio(pcm[a:a + 320])
+        if a >= 16000:
+            assert out[1] == []
+    assert comparable(got) == comparable(want)
+    assert group[1].stream_time < 1.05
+    for engine in (group[0], group[2]):
+        engine.close()
+    with pytest.raises(EngineClosedError, match="every stream"):
+        group.push_audio(audio[:, :320])
