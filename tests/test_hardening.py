@@ -165,3 +165,11 @@ def test_flush_at_48_khz_and_from_a_callback(clip_a03):
     engine.push_audio(loud)
     engine.flush()
     assert refused and "from inside an event callback" in str(refused[0])
+
+
+def test_options_cannot_be_reassigned_silently():
+    engine = TurnEngine(min_endpointing_delay=0.8)
+    with pytest.raises(AttributeError, match="read-only"):
+        engine.options = engine.options.replace(min_endpointing_delay=0.2)
+    assert engine.options.min_endpointing_delay == 0.8
+    assert engine.close().options["min_endpointing_delay"] == 0.8

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -37,9 +36,11 @@ from ._core.scheduler import Scheduler
 from ._core.session import Session
 from ._core.turns import TurnEmitter
 from ._core.vad_report import VadReporting
+from ._core.validate import check_options as _check_options
+from ._core.validate import check_seconds as _check_seconds
 from ._core.window_log import WindowLog, WindowLogRecorder
 from .audio import as_frames, check_sample_rate, model_rate_for
-from .endpointing import TURN_DETECTORS, EndOfTurn
+from .endpointing import EndOfTurn
 from .events import USER_STATES, Event, VADEventType
 from .options import TurnEngineOptions, seconds_to_samples
 from .report import SessionReport
@@ -67,28 +68,6 @@ _AUDIO_VAD_EVENTS = (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPE
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
-
-
-def _check_seconds(seconds: object) -> float:
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        raise TypeError(f"seconds expects a number, got {seconds!r}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
-    return float(seconds)
-
-
-def _check_options(turn_detector: object, options: object, kwargs: dict[str, Any]
-                   ) -> TurnEngineOptions:
-    if turn_detector not in TURN_DETECTORS:
-        raise ValueError(f"unknown turn_detector {turn_detector!r}; expected one of "
-                         f"{TURN_DETECTORS}")
-    unknown = set(kwargs) - set(TurnEngineOptions.option_names())
-    if unknown:
-        raise TypeError(f"unknown option(s) {sorted(unknown)}; see "
-                        "TurnEngineOptions.option_names()")
-    if options is not None and not isinstance(options, TurnEngineOptions):
-        raise TypeError(f"expected TurnEngineOptions, got {type(options).__name__}")
-    return (options or TurnEngineOptions()).replace(**kwargs)
 
 
 class EngineClosedError(ValueError):
@@ -165,7 +144,7 @@ class TurnEngine(HostCallsAPI):
                  audio_stall_watchdog: bool = False,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
-        self.options = _check_options(turn_detector, options, kwargs)
+        self._options = _check_options(turn_detector, options, kwargs)
         self.sample_rate = rate
         self.turn_detector = turn_detector
         model_rate = model_rate_for(rate)
@@ -258,6 +237,17 @@ class TurnEngine(HostCallsAPI):
         """Seconds on the engine clock where decisions and host calls take effect: the end of
         the last complete VAD window, plus ``advance``."""
         return self._pipe.now / self.model_rate
+
+    @property
+    def options(self) -> TurnEngineOptions:
+        """The session's options (read-only: the kernels were built from them)."""
+        return self._options
+
+    @options.setter
+    def options(self, value: object) -> None:
+        raise AttributeError("TurnEngine.options is read-only: the kernels were built from it "
+                             "and a new value would change the report but not the decisions; "
+                             "create a new TurnEngine for other options")
 
     @property
     def user_state(self) -> str:

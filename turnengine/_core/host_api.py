@@ -27,13 +27,16 @@ logger = logging.getLogger("turnengine")
 class HostCallsAPI:
     """Public host calls; mixed into :class:`~turnengine.TurnEngine`."""
 
-    options: TurnEngineOptions
     _bus: EventBus
     _host: HostCalls
     _pipe: Pipeline
     _session: Session
     _stall_watchdog: bool
     _last_audio_wall: float
+
+    @property
+    def options(self) -> TurnEngineOptions:
+        raise NotImplementedError
 
     @property
     def user_state(self) -> str:
