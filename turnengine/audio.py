@@ -123,10 +123,7 @@ def as_frames(chunk: object) -> np.ndarray:
         raise TypeError("expected bytes, bytearray, memoryview or a numpy array of int16/float32 "
                         f"samples, got {type(chunk).__name__}")
     if type(chunk) is not np.ndarray:
-        if isinstance(chunk, np.ma.MaskedArray):
-            raise TypeError("expected a plain numpy array, got a masked array: fill the masked "
-                            "samples first (chunk.filled(0))")
-        chunk = np.asarray(chunk)  # other subclasses (np.matrix, ...): their plain view
+        chunk = _plain_array(chunk)
     if chunk.dtype not in (np.int16, np.float32):
         raise TypeError(f"expected int16 or float32 samples, got {chunk.dtype} array of shape "
                         f"{chunk.shape}")
@@ -153,6 +150,15 @@ def as_frames(chunk: object) -> np.ndarray:
 
 _MEMORYVIEW_FORMATS = {"B": None, "b": None, "c": None, "h": np.int16, "<h": np.int16,
                        "=h": np.int16, "f": np.float32, "<f": np.float32, "=f": np.float32}
+
+
+def _plain_array(chunk: np.ndarray) -> np.ndarray:
+    """An ndarray subclass as its plain view (np.matrix, ...); a masked array is refused, since
+    its hidden samples would be heard."""
+    if isinstance(chunk, np.ma.MaskedArray):
+        raise TypeError("expected a plain numpy array, got a masked array: fill the masked "
+                        "samples first (chunk.filled(0))")
+    return np.asarray(chunk)
 
 
 def _from_memoryview(view: memoryview) -> object:
