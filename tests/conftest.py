@@ -61,3 +61,15 @@ def comparable(events) -> list[dict]:
                             if k not in ("timestamp", "inference_duration_total", "idle_time")}
         out.append(d)
     return out
+
+
+def assert_same_event_dicts(got: list[dict], want: list[dict]) -> None:
+    """Two lists of event dicts are equal: same keys, same values, floats within 1e-6."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        assert g.keys() == w.keys()
+        for key, value in w.items():
+            if isinstance(value, float):
+                assert g[key] == pytest.approx(value, abs=1e-6), key
+            else:
+                assert g[key] == value, key

@@ -54,23 +54,15 @@ class EventBus:
     # -- delivery ---------------------------------------------------------------------------------
     @contextmanager
     def collect(self) -> Iterator[list[Event]]:
-        """The list of events raised while the ``with`` block runs (nested blocks included)."""
-        out = self.begin()
+        """The list of events raised while the ``with`` block runs (nested blocks included).
+
+        Hot paths append to and pop :attr:`collecting` themselves, in a ``try``/``finally``."""
+        out: list[Event] = []
+        self.collecting.append(out)
         try:
             yield out
         finally:
-            self.end()
-
-    def begin(self) -> list[Event]:
-        """Start collecting (as :meth:`collect`, for hot paths): every :meth:`begin` needs its
-        :meth:`end`, in a ``finally``."""
-        out: list[Event] = []
-        self.collecting.append(out)
-        return out
-
-    def end(self) -> None:
-        """Stop the innermost collection."""
-        self.collecting.pop()
+            self.collecting.pop()
 
     def emit(self, event: Event) -> None:
         """Deliver one session event (see the module notes for the order)."""
