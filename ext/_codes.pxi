@@ -18,6 +18,7 @@ def _compiled_codes():
             "USER_BACKCHANNEL": _common.EV_USER_BACKCHANNEL,
             "AGENT_FALSE_INTERRUPTION": _common.EV_AGENT_FALSE_INTERRUPTION,
             "EOT_PREDICT": _common.EV_EOT_PREDICT,
+            "EOT_RESUMED": _common.EV_EOT_RESUMED,
         },
         "UserState": {
             "LISTENING": _common.US_LISTENING,

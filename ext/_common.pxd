@@ -13,6 +13,7 @@ cdef enum EventCode:
     EV_USER_BACKCHANNEL = 6     # timers: speech during agent speech that did not interrupt (aux = its start)
     EV_AGENT_FALSE_INTERRUPTION = 7  # timers: no transcript after an interruption (aux = 1 + resumed agent state, or 0)
     EV_EOT_PREDICT = 8          # timers: silence reached the prediction point (aux = last voiced sample)
+    EV_EOT_RESUMED = 9          # timers: voice ended a pause the model was asked about (aux = sample)
 
 cdef enum UserState:
     US_LISTENING = 0

@@ -21,6 +21,7 @@ from _common cimport (
     EV_AGENT_FALSE_INTERRUPTION,
     EV_AGENT_INTERRUPTED,
     EV_EOT_PREDICT,
+    EV_EOT_RESUMED,
     EV_END_OF_SPEECH,
     EV_START_OF_SPEECH,
     EV_USER_AWAY,
@@ -38,9 +39,10 @@ from _common cimport (
 )
 include "_codes.pxi"
 
-DEF _MAX_EV = 6
+DEF _MAX_EV = 8
 
-#: Most events one window can produce (END, BACKCHANNEL, TURN, FALSE_INTERRUPTION, AWAY...).
+#: Most events one window can produce (END, PREDICT, BACKCHANNEL, TURN, FALSE_INTERRUPTION,
+#: AWAY...), with room to spare.
 MAX_EVENTS_PER_WINDOW = _MAX_EV
 
 
@@ -57,6 +59,9 @@ cdef struct TimerState:
     int64_t false_int_timeout     # samples; < 0: false-interruption detection disabled
     int resume_false_interruption
     int64_t predict_after         # end-of-turn model: predict after this much silence; < 0: no model
+    int from_silence              # vad mode: the endpointing delay runs from the last voiced window
+    int64_t restart_windows       # voiced windows that resume speech the VAD still holds open
+    int64_t predict_interval      # ask the model again this often while silent; < 0: once a pause
     # state
     int64_t now
     int user_state
@@ -81,7 +86,12 @@ cdef struct TimerState:
     int64_t false_int_deadline    # < 0: not armed
     int transcripts_fed           # the host feeds transcripts (gates post-interruption turns)
     int predicted                 # an EOT prediction was requested for the current pause
-    int64_t model_delay           # delay chosen from the model's answer; < 0: none yet
+    int asked                     # a prediction's answer is awaited
+    int64_t asked_at              # clock of the latest request
+    int64_t model_delay           # delay chosen from the model's latest answer; < 0: none yet
+    int detached                  # 1: a commit ended the speech the VAD still holds open;
+                                  # 2: the user went on inside that VAD segment
+    int64_t raw_run               # consecutive voiced windows
 
 
 cdef struct EventOut:
@@ -107,9 +117,22 @@ cdef inline void _update_away(TimerState* s) noexcept nogil:
         s.away_deadline = -1
 
 
+cdef inline bint _hangover_pause(TimerState* s) noexcept nogil:
+    # Timer from silence: a pause of an utterance that counts, inside the VAD's hangover.
+    return (s.from_silence and s.mode == TD_VAD and s.user_state == US_SPEAKING
+            and s.utterance_counts and s.committed_at < s.last_voiced < s.now)
+
+
 cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
-    if not s.turn_open or s.user_state == US_SPEAKING:
+    cdef int64_t anchor
+    if s.user_state == US_SPEAKING:
+        if not _hangover_pause(s):
+            return
+        anchor = s.last_voiced
+    elif not s.turn_open:
         return
+    else:
+        anchor = s.last_speaking
     if s.mode == TD_VAD:
         # A turn opened by an interruption waits for its transcript when the host feeds them,
         # so that a cough can still turn out to be a false interruption.
@@ -119,9 +142,9 @@ cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
         if s.predict_after >= 0:
             # With an end-of-turn model the delay is the model's: wait for its answer.
             if s.model_delay >= 0:
-                s.endpoint_deadline = s.last_speaking + s.model_delay
+                s.endpoint_deadline = anchor + s.model_delay
             return
-        s.endpoint_deadline = s.last_speaking + s.endpoint_delay
+        s.endpoint_deadline = anchor + s.endpoint_delay
     elif s.mode == TD_STT and s.final_pending:
         s.endpoint_deadline = s.last_speaking + s.endpoint_delay
 
@@ -137,10 +160,18 @@ cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* 
     s.no_interrupt = 0
     s.false_int_deadline = -1
     s.predicted = 0
+    s.asked = 0
     s.model_delay = -1
     s.utterance_counts = s.agent_state != AS_SPEAKING or s.interrupt_pending
     _update_away(s)
     _emit(out, EV_START_OF_SPEECH, t, start)
+
+
+cdef inline void _ask(TimerState* s, int64_t t, int64_t anchor, EventOut* out) noexcept nogil:
+    s.predicted = 1
+    s.asked = 1
+    s.asked_at = t
+    _emit(out, EV_EOT_PREDICT, t, anchor)
 
 
 cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out) noexcept nogil:
@@ -155,9 +186,7 @@ cdef inline void _user_end(TimerState* s, int64_t t, int64_t end, EventOut* out)
     _emit(out, EV_END_OF_SPEECH, t, end)
     if s.predict_after >= 0 and s.turn_open and not s.predicted:
         # The pause reached END before the prediction point: predict now.
-        s.predicted = 1
-        s.model_delay = -1
-        _emit(out, EV_EOT_PREDICT, t, end)
+        _ask(s, t, end, out)
     _arm_endpoint(s)
     _update_away(s)
     if not s.utterance_counts:
@@ -216,8 +245,44 @@ cdef inline void _fire_away(TimerState* s, EventOut* out) noexcept nogil:
     _emit(out, EV_USER_AWAY, s.now, deadline)
 
 
+cdef inline void _voiced(TimerState* s, EventOut* out) noexcept nogil:
+    # A voiced window of the user's utterance: any pause (and its model questions) is over.
+    s.last_voiced = s.now
+    s.endpoint_deadline = -1
+    if s.predicted:
+        _emit(out, EV_EOT_RESUMED, s.now, s.now)
+    s.predicted = 0
+    s.asked = 0
+    s.model_delay = -1
+
+
+cdef inline void _silent(TimerState* s, EventOut* out) noexcept nogil:
+    # A silent window: ask the end-of-turn model (first at predict_after of silence, then every
+    # predict_interval once answered) and, timer from silence, arm the endpoint in the hangover.
+    cdef int pending
+    cdef int64_t anchor
+    if s.predict_after >= 0 and not s.asked:
+        if s.user_state == US_SPEAKING:
+            pending = s.utterance_counts
+            anchor = s.last_voiced
+        else:
+            pending = s.turn_open and s.user_state == US_LISTENING
+            anchor = s.last_speaking
+        if pending and s.now - anchor >= s.predict_after and (
+                not s.predicted
+                or (s.predict_interval >= 0 and s.now - s.asked_at >= s.predict_interval)):
+            _ask(s, s.now, anchor, out)
+    if s.user_state == US_SPEAKING and s.endpoint_deadline < 0:
+        _arm_endpoint(s)
+
+
 cdef inline void _check_deadlines(TimerState* s, EventOut* out) noexcept nogil:
     if s.endpoint_deadline >= 0 and s.now >= s.endpoint_deadline:
+        if s.user_state == US_SPEAKING:
+            # Timer from silence: the turn commits inside the VAD's hangover, so the speech
+            # segment ends here (the VAD's own end of it is swallowed).
+            s.detached = 1
+            _user_end(s, s.now, s.last_voiced, out)
         _fire_endpoint(s, out)
     if s.false_int_deadline >= 0 and s.now >= s.false_int_deadline:
         _fire_false_interruption(s, out)
@@ -235,20 +300,24 @@ cdef int64_t _process(TimerState* s, const uint8_t* flags, int64_t n, int64_t st
         s.now = start_sample + (i + 1) * s.window_size
         f = flags[i]
         if f & WF_START:
+            s.detached = 0
             _user_start(s, s.now, hyst_aux[j], out)
             j += 1
         elif f & WF_END:
-            _user_end(s, s.now, hyst_aux[j], out)
+            if s.detached == 0 or s.user_state == US_SPEAKING:
+                _user_end(s, s.now, hyst_aux[j], out)
+            s.detached = 0
             j += 1
-        if f & WF_RAW_SPEECH and s.user_state == US_SPEAKING:
-            s.last_voiced = s.now
-            s.predicted = 0             # speech went on: an earlier prediction is stale
-            s.model_delay = -1
-        elif (s.predict_after >= 0 and s.user_state == US_SPEAKING and not s.predicted
-              and s.utterance_counts and s.now - s.last_voiced >= s.predict_after):
-            s.predicted = 1
-            s.model_delay = -1
-            _emit(out, EV_EOT_PREDICT, s.now, s.last_voiced)
+        if f & WF_RAW_SPEECH:
+            s.raw_run += 1
+            if s.detached == 1 and s.raw_run >= s.restart_windows:
+                s.detached = 2          # the user went on within the VAD's segment
+                _user_start(s, s.now, s.now - s.raw_run * s.window_size, out)
+            if s.user_state == US_SPEAKING:
+                _voiced(s, out)
+        else:
+            s.raw_run = 0
+            _silent(s, out)
         _check_interrupt(s, out)
         _check_deadlines(s, out)
         if stop_on_event and out.n > 0:
@@ -311,6 +380,19 @@ cdef class Timers:
         With an end-of-turn model: samples of silence after the last voiced window at which an
         ``EOT_PREDICT`` event asks for a speculative prediction (SPEC 5: 0.2 s); the turn then
         commits only once :meth:`model_answer` gives the delay.  Negative: no model.
+    from_silence : bool
+        ``vad`` mode: the endpointing delay runs from the end of the last voiced window (the
+        first silent window after speech, back-dated), not from the VAD's END_OF_SPEECH.  A
+        turn that commits inside the VAD's hangover ends the speech segment there
+        (END_OF_SPEECH, then USER_TURN_COMPLETED); the VAD's own end of that segment is
+        swallowed, and ``restart_windows`` voiced windows before it resume the speech
+        (START_OF_SPEECH back-dated to their onset).
+    restart_windows : int
+        Consecutive voiced windows that resume speech the VAD still holds open after such a
+        commit (the engine passes the VAD's ``min_speech_duration`` in windows).
+    predict_interval : int
+        Samples between predictions while the user stays silent and the turn has not committed
+        (each asked once the previous answer came); negative: one prediction a pause.
 
     Raises
     ------
@@ -334,7 +416,8 @@ cdef class Timers:
                  long long min_interruption, long long away_timeout, int turn_detection,
                  bint allow_interruptions, long long min_words=0, long long aec_warmup=-1,
                  long long false_interruption_timeout=-1, bint resume_false_interruption=True,
-                 long long predict_after=-1):
+                 long long predict_after=-1, bint from_silence=False,
+                 long long restart_windows=1, long long predict_interval=-1):
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
         if min_words < 0:
@@ -342,6 +425,8 @@ cdef class Timers:
         if endpoint_delay < 0 or min_interruption < 0:
             raise ValueError("endpoint_delay and min_interruption must be >= 0 samples, got "
                              f"{endpoint_delay} and {min_interruption}")
+        if restart_windows < 1:
+            raise ValueError(f"restart_windows must be >= 1, got {restart_windows}")
         if turn_detection not in (TD_VAD, TD_STT, TD_MANUAL):
             raise ValueError(f"turn_detection must be 0 (vad), 1 (stt) or 2 (manual), "
                              f"got {turn_detection}")
@@ -357,6 +442,9 @@ cdef class Timers:
                                     if false_interruption_timeout >= 0 else -1)
         self.s.resume_false_interruption = resume_false_interruption
         self.s.predict_after = predict_after if predict_after >= 0 else -1
+        self.s.from_silence = from_silence
+        self.s.restart_windows = restart_windows
+        self.s.predict_interval = predict_interval if predict_interval >= 0 else -1
         self._cap = -1
         self.reset()
 
@@ -385,7 +473,11 @@ cdef class Timers:
         self.s.false_int_deadline = -1
         self.s.transcripts_fed = 0
         self.s.predicted = 0
+        self.s.asked = 0
+        self.s.asked_at = -1
         self.s.model_delay = -1
+        self.s.detached = 0
+        self.s.raw_run = 0
         _update_away(&self.s)
 
     # -- read-only state -------------------------------------------------------------------
@@ -695,7 +787,13 @@ cdef class Timers:
         return self._drain(&out)
 
     def model_answer(self, long long delay):
-        """The end-of-turn model answered for the current pause: commit at last_speaking + delay.
+        """The end-of-turn model answered the latest request: commit at the pause's start + delay.
+
+        The pause starts at the back-dated end of speech (the last voiced window).  With
+        ``predict_interval`` the model is asked again while the user stays silent and each
+        answer replaces the last: a "likely" answer after an "unlikely" one moves the commit
+        earlier (at once when its time has passed), an "unlikely" one later.  An answer with
+        no request awaiting it is ignored.
 
         Parameters
         ----------
@@ -712,7 +810,8 @@ cdef class Timers:
         if delay < 0:
             raise ValueError(f"expected delay >= 0 samples, got {delay}")
         self._out(&out)
-        if self.s.predicted:
+        if self.s.asked:
+            self.s.asked = 0
             self.s.model_delay = delay
             _arm_endpoint(&self.s)
             _check_deadlines(&self.s, &out)
@@ -731,12 +830,18 @@ cdef class Timers:
     @property
     def awaiting_model(self):
         """bool: a prediction was requested and its answer has not come."""
-        return bool(self.s.predicted and self.s.model_delay < 0)
+        return bool(self.s.asked)
 
     @property
     def model_answered(self):
         """bool: the model answered for the current pause (no speech since it was asked)."""
-        return bool(self.s.predicted and self.s.model_delay >= 0)
+        return bool(self.s.predicted and not self.s.asked and self.s.model_delay >= 0)
+
+    @property
+    def vad_segment_open(self):
+        """bool: a commit ended the user's speech while the VAD still holds its segment open
+        (timer from silence); the VAD's end of it will be swallowed."""
+        return self.s.detached == 1
 
     def mark_backchannel(self):
         """The host says the current user utterance is a backchannel: it will not interrupt.
@@ -779,6 +884,7 @@ cdef class Timers:
         cdef EventOut out
         cdef int64_t end
         self._out(&out)
+        self.s.detached = 0
         if self.s.user_state == US_SPEAKING:
             end = self.s.last_voiced if self.s.last_voiced >= self.s.speech_start else \
                 self.s.speech_start
@@ -804,8 +910,10 @@ cdef class Timers:
         self.s.interrupt_pending = 0
         self.s.false_int_deadline = -1
         self.s.committed_at = self.s.now
-        if self.s.predicted and self.s.model_delay < 0:
-            self.s.model_delay = 0  # the commit settled the question: an answer is not awaited
+        if self.s.asked:
+            self.s.asked = 0        # the commit settled the question: an answer is not awaited
+            if self.s.model_delay < 0:
+                self.s.model_delay = 0
         return self.s.last_speaking
 
 

@@ -27,13 +27,20 @@ def run_hysteresis(hyst, probs: np.ndarray, chunk: int, window: int, rms=None, r
     return flags, smoothed, events
 
 
+def timers_mod_max(timers) -> int:
+    """MAX_EVENTS_PER_WINDOW of the module ``timers`` (a Timers object) comes from."""
+    import sys
+
+    return int(sys.modules[type(timers).__module__].MAX_EVENTS_PER_WINDOW)
+
+
 def run_timers(timers, flags: np.ndarray, hyst_events, chunk: int, window: int, start: int = 0):
     """Feed per-window flags in chunks; return the timer kernel's event tuples."""
     n = flags.shape[0]
     aux_all = np.array([e[2] for e in hyst_events], dtype=np.int64)
     starts = np.cumsum((flags & 12) != 0)  # START|END flags seen up to each window
     out: list[tuple[int, int, int]] = []
-    m = 6 * chunk  # MAX_EVENTS_PER_WINDOW
+    m = timers_mod_max(timers) * chunk  # MAX_EVENTS_PER_WINDOW
     code = np.zeros(m, np.int32)
     sample = np.zeros(m, np.int64)
     aux = np.zeros(m, np.int64)

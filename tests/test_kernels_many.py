@@ -59,14 +59,15 @@ def test_intake_many_equals_one_intake_per_stream(reference, rate):
 def _bound(pcm_probs: np.ndarray, reference: bool):
     _, hyst_mod, timers_mod = _kernels(reference)
     hysts, timers, arrays = [], [], []
+    M = timers_mod.MAX_EVENTS_PER_WINDOW  # noqa: N806
     for _ in range(N):
         h = hyst_mod.Hysteresis(W, 0.5, 0.35, 8, 18, 0.0, 0.0)
         t = timers_mod.Timers(W, 8000, 8000, 15 * 16000, 0, True, 0, -1, -1, False, -1)
         a = dict(probs=np.zeros(64, np.float32), rms=np.zeros(64, np.float32),
                  flags=np.zeros(64, np.uint8), smoothed=np.zeros(64, np.float32),
                  code=np.zeros(64, np.int32), sample=np.zeros(64, np.int64),
-                 aux=np.zeros(64, np.int64), t_code=np.zeros(6 * 64, np.int32),
-                 t_sample=np.zeros(6 * 64, np.int64), t_aux=np.zeros(6 * 64, np.int64))
+                 aux=np.zeros(64, np.int64), t_code=np.zeros(M * 64, np.int32),
+                 t_sample=np.zeros(M * 64, np.int64), t_aux=np.zeros(M * 64, np.int64))
         h.bind(a["probs"], a["rms"], a["flags"], a["smoothed"], a["code"], a["sample"],
                a["aux"])
         t.bind(a["flags"], a["aux"], a["t_code"], a["t_sample"], a["t_aux"])

@@ -177,8 +177,8 @@ def test_process_rejects_bad_arguments_without_changing_state(ref):
                   np.zeros(3, np.int64))
     flags[1] = 4  # START without its hysteresis event
     with pytest.raises(ValueError, match="hyst_aux"):
-        t.process(flags, np.zeros(0, np.int64), 0, np.zeros(24, np.int32),
-                  np.zeros(24, np.int64), np.zeros(24, np.int64))
+        t.process(flags, np.zeros(0, np.int64), 0, np.zeros(32, np.int32),
+                  np.zeros(32, np.int64), np.zeros(32, np.int64))
     assert t.now == 0 and t.user_state == UserState.LISTENING
     with pytest.raises(ValueError):
         timers(ref, delay_s=-1)
@@ -209,7 +209,7 @@ def test_bound_step_equals_process(ref, stop_on_event):
     want = run_timers(timers(ref, away_s=3.0), flags, hev, 16, W)
     t = timers(ref, away_s=3.0)
     fl, haux = np.zeros(16, np.uint8), np.zeros(16, np.int64)
-    code, sample, aux = np.zeros(96, np.int32), np.zeros(96, np.int64), np.zeros(96, np.int64)
+    code, sample, aux = np.zeros(128, np.int32), np.zeros(128, np.int64), np.zeros(128, np.int64)
     t.bind(fl, haux, code, sample, aux)
     got, j, calls = [], 0, 0
     for a in range(0, len(p), 16):

@@ -52,6 +52,8 @@ SESSION_EVENTS: tuple[str, ...] = (
     "user_state_changed",
     "agent_state_changed",
     "user_turn_completed",
+    "eager_end_of_turn",
+    "turn_resumed",
     "agent_interrupted",
     "agent_false_interruption",
     "user_backchannel",

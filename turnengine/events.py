@@ -30,6 +30,8 @@ def _jsonable(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return None  # audio is never serialised; see VADEvent.to_dict
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]  # as JSON reads it back
     return value
 
 
@@ -88,6 +90,8 @@ class UserTurnCompletedEvent(Event):
     ``"model_unlikely"`` (the end-of-turn model's answer; ``eot_probability`` is it),
     ``"fallback"`` (the model failed or is missing), ``"stt"``, ``"manual"`` (the model's answer
     for the pause it was committed in, if any), ``"text"`` (typed input: no delay, no model).
+    ``eot_probabilities`` holds every answer the end-of-turn model gave during the turn, as
+    ``(stream_time, probability)`` pairs in time order (empty without a model).
     """
 
     transcript: str = ""
@@ -100,7 +104,31 @@ class UserTurnCompletedEvent(Event):
     endpointing_delay: float = 0.0
     reason: str = "no_model"
     speech_id: str = ""
+    eot_probabilities: tuple[tuple[float, float], ...] = ()
     type: Literal["user_turn_completed"] = field(init=False, default="user_turn_completed")
+
+
+@dataclass(frozen=True)
+class EagerEndOfTurnEvent(Event):
+    """``eager_end_of_turn``: the end-of-turn model's probability reached
+    ``eager_eot_threshold`` during a pause (Deepgram Flux's ``EagerEndOfTurn``).
+
+    A host may start generating its reply now; ``turn_resumed`` follows if the user speaks again
+    before the turn commits, ``user_turn_completed`` confirms it.  ``eot_probability`` is the
+    answer that reached the threshold; ``transcript`` the turn's final transcripts so far.
+    """
+
+    eot_probability: float = 0.0
+    transcript: str = ""
+    type: Literal["eager_end_of_turn"] = field(init=False, default="eager_end_of_turn")
+
+
+@dataclass(frozen=True)
+class TurnResumedEvent(Event):
+    """``turn_resumed``: the user spoke again after ``eager_end_of_turn`` and before the turn
+    committed (Deepgram Flux's ``TurnResumed``): drop the reply started eagerly."""
+
+    type: Literal["turn_resumed"] = field(init=False, default="turn_resumed")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 TurnDetectionMode = Literal["vad", "stt", "manual"]
 TURN_DETECTION_MODES: tuple[str, ...] = ("vad", "stt", "manual")
 ENDPOINTING_MODES: tuple[str, ...] = ("fixed", "dynamic")
+ENDPOINTING_STARTS: tuple[str, ...] = ("silence", "end_of_speech")
 
 
 def _meta(help_text: str, unit: str = "") -> dict[str, str]:
@@ -64,6 +65,20 @@ class TurnEngineOptions:
     unlikely_threshold: float = field(
         default=0.5, metadata=_meta("end-of-turn probability below which the max delay is used",
                                     "0..1"))
+    endpointing_start: str = field(
+        default="end_of_speech",
+        metadata=_meta("where the endpointing delay starts: silence (the end of the last voiced "
+                       "window; a turn may commit inside the VAD hangover) or end_of_speech "
+                       "(LiveKit AgentSession: never before the VAD's END_OF_SPEECH)"))
+    eot_prediction_interval: float | None = field(
+        default=None,
+        metadata=_meta("with an end-of-turn model: ask it again this often while the user stays "
+                       "silent, until the turn commits; None = once a pause", "s"))
+    eager_eot_threshold: float | None = field(
+        default=None,
+        metadata=_meta("with an end-of-turn model: emit eager_end_of_turn at the first "
+                       "prediction at or above this (Deepgram Flux's EagerEndOfTurn); None = off",
+                       "0..1"))
     # -- interruptions (SPEC 6) ---------------------------------------------------------------
     allow_interruptions: bool = field(
         default=True, metadata=_meta("whether user speech may interrupt the agent at all"))
@@ -146,6 +161,12 @@ class TurnEngineOptions:
         if self.endpointing_mode not in ENDPOINTING_MODES:
             raise ValueError(f"option endpointing_mode must be one of {ENDPOINTING_MODES}, "
                              f"got {self.endpointing_mode!r}")
+        if self.endpointing_start not in ENDPOINTING_STARTS:
+            raise ValueError(f"option endpointing_start must be one of {ENDPOINTING_STARTS}, "
+                             f"got {self.endpointing_start!r}")
+        if self.eot_prediction_interval is not None and self.eot_prediction_interval <= 0:
+            raise ValueError("option eot_prediction_interval must be > 0 s (None: once a pause), "
+                             f"got {self.eot_prediction_interval}")
         if self.min_volume > 1:
             raise ValueError(f"option min_volume must be in [0, 1], got {self.min_volume}")
         if self.effective_deactivation_threshold > self.activation_threshold:

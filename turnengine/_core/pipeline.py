@@ -105,7 +105,10 @@ class Pipeline:
             _samples_or_off(o.aec_warmup_duration, sr),
             _samples_or_off(o.false_interruption_timeout, sr),
             o.resume_false_interruption,
-            predict_after if mode is TurnDetection.VAD else -1)
+            predict_after if mode is TurnDetection.VAD else -1,
+            o.endpointing_start == "silence",
+            seconds_to_windows(o.min_speech_duration, self.window_size / sr),
+            _samples_or_off(o.eot_prediction_interval, sr) if predict_after >= 0 else -1)
 
     def _alloc_scratch(self, n_windows: int, probs: np.ndarray | None = None) -> None:
         n = max(n_windows, 2 * self.capacity) if probs is None else probs.shape[0]

@@ -16,7 +16,9 @@ from ..events import (
     AgentFalseInterruptionEvent,
     AgentInterruptedEvent,
     AgentStateChangedEvent,
+    EagerEndOfTurnEvent,
     MetricsCollectedEvent,
+    TurnResumedEvent,
     UserBackchannelEvent,
     UserStateChangedEvent,
     VADEventType,
@@ -61,6 +63,8 @@ class Session:
         self.transcripts_fed = False
         self.after_backchannel = False
         self.feat_pos = 0                   # clock sample up to which the turn audio was fed
+        self.eot_seen: list[tuple[float, float]] = []  # (stream_time, P) answers this turn
+        self.eager_sent = False             # eager_end_of_turn emitted for the current pause
         self.agent_spoke_since_end = False  # dynamic endpointing: pauses exclude agent turns
         self.last_utt_special = False       # the last utterance interrupted or backchannelled
         # The agent's speech in progress (for the chat history).
@@ -97,6 +101,8 @@ class Session:
             decision = self.eot.request()
             if decision is not None:
                 self.apply_eot(decision)
+        elif code == EventCode.EOT_RESUMED:
+            self._on_resumed(t)
         elif code == EventCode.AGENT_INTERRUPTED:
             self._on_interrupted(t, aux)
         elif code == EventCode.AGENT_FALSE_INTERRUPTION:
@@ -119,7 +125,7 @@ class Session:
             if new_min is not None:
                 self._timers.set_endpoint_delay(seconds_to_samples(new_min, sr))
         self.last_utt_special = False
-        self.eot.decision = None  # the user went on: the pause's decision is void
+        self._on_resumed(t)
         if self.turn_start is None:
             self.turn_start = onset
             if self.eot.uses_model:
@@ -135,6 +141,14 @@ class Session:
         if self.gate is not None:
             self.gate.start(onset, self.stt_muted())
         self._vad_report.boundary(VADEventType.START_OF_SPEECH, t, onset, self.utterance_start)
+
+    def _on_resumed(self, t: int) -> None:
+        """The user went on: the pause's decision is void (and an eager turn resumed)."""
+        self.eot.decision = None
+        if self.eager_sent:
+            self.eager_sent = False
+            self.bus.emit(TurnResumedEvent(stream_time=self._clock.seconds(t),
+                                           created_at=self._clock.epoch(t)))
 
     def _on_end(self, t: int, end: int) -> None:
         self.agent_spoke_since_end = False
@@ -220,6 +234,15 @@ class Session:
         if not self._timers.awaiting_model:
             return  # the pause it answered for is over (the user spoke again, or a commit)
         self.eot.decision = decision
+        p, now = decision.probability, self.pipeline.now
+        if p is not None:
+            self.eot_seen.append((self._clock.seconds(now), p))
+            eager = self.options.eager_eot_threshold
+            if eager is not None and p >= eager and not self.eager_sent:
+                self.eager_sent = True
+                self.bus.emit(EagerEndOfTurnEvent(
+                    stream_time=self._clock.seconds(now), created_at=self._clock.epoch(now),
+                    eot_probability=p, transcript=self.text.transcript))
         self.run_fired(self._timers.model_answer(
             seconds_to_samples(decision.delay, self._clock.model_rate)))
 
@@ -238,9 +261,11 @@ class Session:
         turn = Turn(t=t, started=self.turn_start, last_speaking=last_speaking,
                     transcript=text.transcript, confidence=text.confidence,
                     last_final_sample=text.last_final_sample, reason=reason or decision.reason,
-                    source="voice", decision=decision)
+                    source="voice", decision=decision, probabilities=tuple(self.eot_seen))
         # The turn is over before anyone hears of it: a callback that commits again (or pushes a
         # transcript) starts from an empty turn, never this one a second time.
         self.turn_start = None
         text.clear()
+        self.eot_seen = []
+        self.eager_sent = False
         self.turns.emit(turn)

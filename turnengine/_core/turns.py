@@ -81,6 +81,7 @@ class Turn:
     reason: str
     source: str
     decision: Decision
+    probabilities: tuple[tuple[float, float], ...] = ()  # the model's (stream_time, P) answers
 
 
 class TurnEmitter:
@@ -133,7 +134,7 @@ class TurnEmitter:
                                  else None),
             end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
             eot_probability=turn.decision.probability, endpointing_delay=turn.decision.delay,
-            reason=turn.reason, speech_id=speech_id))
+            reason=turn.reason, speech_id=speech_id, eot_probabilities=turn.probabilities))
         self._bus.emit(MetricsCollectedEvent(
             stream_time=clock.seconds(turn.t), created_at=created,
             metrics=EOUMetrics(timestamp=created, end_of_utterance_delay=eou_delay,

@@ -36,7 +36,8 @@ def check_options(turn_detector: object, options: object, kwargs: dict[str, Any]
     TypeError
         Unknown option names, or ``options`` not a ``TurnEngineOptions``.
     ValueError
-        An unknown turn detector or a bad option value.
+        An unknown turn detector, a bad option value, or ``eager_eot_threshold`` without a
+        turn detector.
     """
     if turn_detector not in TURN_DETECTORS:
         raise ValueError(f"unknown turn_detector {turn_detector!r}; expected one of "
@@ -47,4 +48,8 @@ def check_options(turn_detector: object, options: object, kwargs: dict[str, Any]
                         "TurnEngineOptions.option_names()")
     if options is not None and not isinstance(options, TurnEngineOptions):
         raise TypeError(f"expected TurnEngineOptions, got {type(options).__name__}")
-    return (options or TurnEngineOptions()).replace(**kwargs)
+    chosen = (options or TurnEngineOptions()).replace(**kwargs)
+    if chosen.eager_eot_threshold is not None and turn_detector is None:
+        raise ValueError("option eager_eot_threshold needs an end-of-turn model "
+                         "(turn_detector='smart-turn'); got turn_detector=None")
+    return chosen

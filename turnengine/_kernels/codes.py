@@ -18,6 +18,7 @@ class EventCode(IntEnum):
     USER_BACKCHANNEL = 6
     AGENT_FALSE_INTERRUPTION = 7
     EOT_PREDICT = 8
+    EOT_RESUMED = 9
 
 
 class UserState(IntEnum):

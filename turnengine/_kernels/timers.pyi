@@ -29,6 +29,9 @@ class Timers:
         false_interruption_timeout: int = -1,
         resume_false_interruption: bool = True,
         predict_after: int = -1,
+        from_silence: bool = False,
+        restart_windows: int = 1,
+        predict_interval: int = -1,
     ) -> None: ...
     def reset(self) -> None: ...
     @property
@@ -61,6 +64,8 @@ class Timers:
     def awaiting_model(self) -> bool: ...
     @property
     def model_answered(self) -> bool: ...
+    @property
+    def vad_segment_open(self) -> bool: ...
     def process(
         self,
         flags: npt.NDArray[np.uint8],

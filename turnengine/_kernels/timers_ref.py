@@ -6,7 +6,7 @@ import numpy as np
 
 from .codes import AgentState, EventCode, TurnDetection, UserState, WindowFlag
 
-MAX_EVENTS_PER_WINDOW = 6
+MAX_EVENTS_PER_WINDOW = 8
 Fired = list[tuple[int, int, int]]
 
 
@@ -16,7 +16,9 @@ class Timers:
     def __init__(self, window_size: int, endpoint_delay: int, min_interruption: int,
                  away_timeout: int, turn_detection: int, allow_interruptions: bool,
                  min_words: int = 0, aec_warmup: int = -1, false_interruption_timeout: int = -1,
-                 resume_false_interruption: bool = True, predict_after: int = -1) -> None:
+                 resume_false_interruption: bool = True, predict_after: int = -1,
+                 from_silence: bool = False, restart_windows: int = 1,
+                 predict_interval: int = -1) -> None:
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
         if min_words < 0:
@@ -26,6 +28,8 @@ class Timers:
                 "endpoint_delay and min_interruption must be >= 0 samples, got "
                 f"{endpoint_delay} and {min_interruption}"
             )
+        if restart_windows < 1:
+            raise ValueError(f"restart_windows must be >= 1, got {restart_windows}")
         if turn_detection not in (TurnDetection.VAD, TurnDetection.STT, TurnDetection.MANUAL):
             raise ValueError(
                 f"turn_detection must be 0 (vad), 1 (stt) or 2 (manual), got {turn_detection}"
@@ -42,6 +46,9 @@ class Timers:
                             if false_interruption_timeout >= 0 else -1)
         self._resume = bool(resume_false_interruption)
         self._predict_after = int(predict_after) if predict_after >= 0 else -1
+        self._from_silence = bool(from_silence)
+        self._restart = int(restart_windows)
+        self._interval = int(predict_interval) if predict_interval >= 0 else -1
         self._out: Fired = []
         self._bound: tuple | None = None
         self.reset()
@@ -70,7 +77,11 @@ class Timers:
         self._fi_deadline = -1
         self._transcripts_fed = False
         self._predicted = False
+        self._asked = False
+        self._asked_at = -1
         self._model_delay = -1
+        self._detached = 0
+        self._raw_run = 0
         self._update_away()
 
     now = property(lambda self: self._now)
@@ -86,8 +97,10 @@ class Timers:
     false_interruption_deadline = property(lambda self: self._fi_deadline)
     aec_until = property(lambda self: self._aec_until)
     endpoint_delay = property(lambda self: self._delay)
-    awaiting_model = property(lambda self: self._predicted and self._model_delay < 0)
-    model_answered = property(lambda self: self._predicted and self._model_delay >= 0)
+    awaiting_model = property(lambda self: self._asked)
+    model_answered = property(lambda self: self._predicted and not self._asked
+                              and self._model_delay >= 0)
+    vad_segment_open = property(lambda self: self._detached == 1)
 
     # -- the same helpers as the kernel ------------------------------------------------------
     def _emit(self, code: int, t: int, aux: int) -> None:
@@ -101,18 +114,29 @@ class Timers:
         else:
             self._away_deadline = -1
 
+    def _hangover_pause(self) -> bool:
+        return (self._from_silence and self._mode == TurnDetection.VAD
+                and self._user == UserState.SPEAKING and self._utterance_counts
+                and self._committed_at < self._last_voiced < self._now)
+
     def _arm_endpoint(self) -> None:
-        if not self._turn_open or self._user == UserState.SPEAKING:
+        if self._user == UserState.SPEAKING:
+            if not self._hangover_pause():
+                return
+            anchor = self._last_voiced
+        elif not self._turn_open:
             return
+        else:
+            anchor = self._last_speaking
         if self._mode == TurnDetection.VAD:
             if (self._interrupt_pending and self._transcripts_fed and self._fi_timeout >= 0
                     and not self._final_pending):
                 return
             if self._predict_after >= 0:
                 if self._model_delay >= 0:
-                    self._endpoint_deadline = self._last_speaking + self._model_delay
+                    self._endpoint_deadline = anchor + self._model_delay
                 return
-            self._endpoint_deadline = self._last_speaking + self._delay
+            self._endpoint_deadline = anchor + self._delay
         elif self._mode == TurnDetection.STT and self._final_pending:
             self._endpoint_deadline = self._last_speaking + self._delay
 
@@ -127,6 +151,7 @@ class Timers:
         self._no_interrupt = False
         self._fi_deadline = -1
         self._predicted = False
+        self._asked = False
         self._model_delay = -1
         self._utterance_counts = self._agent != AgentState.SPEAKING or self._interrupt_pending
         self._update_away()
@@ -141,9 +166,7 @@ class Timers:
             self._fi_deadline = end + self._fi_timeout
         self._emit(EventCode.END_OF_SPEECH, t, end)
         if self._predict_after >= 0 and self._turn_open and not self._predicted:
-            self._predicted = True
-            self._model_delay = -1
-            self._emit(EventCode.EOT_PREDICT, t, end)
+            self._ask(t, end)
         self._arm_endpoint()
         self._update_away()
         if not self._utterance_counts:
@@ -169,8 +192,42 @@ class Timers:
         self._update_away()
         self._emit(EventCode.AGENT_INTERRUPTED, self._now, self._speech_start)
 
+    def _ask(self, t: int, anchor: int) -> None:
+        self._predicted = True
+        self._asked = True
+        self._asked_at = t
+        self._emit(EventCode.EOT_PREDICT, t, anchor)
+
+    def _voiced(self) -> None:
+        self._last_voiced = self._now
+        self._endpoint_deadline = -1
+        if self._predicted:
+            self._emit(EventCode.EOT_RESUMED, self._now, self._now)
+        self._predicted = False
+        self._asked = False
+        self._model_delay = -1
+
+    def _silent(self) -> None:
+        if self._predict_after >= 0 and not self._asked:
+            if self._user == UserState.SPEAKING:
+                pending, anchor = self._utterance_counts, self._last_voiced
+            else:
+                pending = self._turn_open and self._user == UserState.LISTENING
+                anchor = self._last_speaking
+            if pending and self._now - anchor >= self._predict_after and (
+                    not self._predicted
+                    or (self._interval >= 0 and self._now - self._asked_at >= self._interval)):
+                self._ask(self._now, anchor)
+        if self._user == UserState.SPEAKING and self._endpoint_deadline < 0:
+            self._arm_endpoint()
+
     def _check_deadlines(self) -> None:
         if self._endpoint_deadline >= 0 and self._now >= self._endpoint_deadline:
+            if self._user == UserState.SPEAKING:
+                # Timer from silence: the turn commits inside the VAD's hangover; the speech
+                # segment ends here (the VAD's own end of it will be swallowed).
+                self._detached = 1
+                self._user_end(self._now, self._last_voiced)
             self._endpoint_deadline = -1
             self._turn_open = False
             self._final_pending = False
@@ -205,21 +262,24 @@ class Timers:
             self._now = int(start_sample) + (i + 1) * self._w
             f = int(flags[i])
             if f & WindowFlag.START:
+                self._detached = 0
                 self._user_start(self._now, int(hyst_aux[j]))
                 j += 1
             elif f & WindowFlag.END:
-                self._user_end(self._now, int(hyst_aux[j]))
+                if self._detached == 0 or self._user == UserState.SPEAKING:
+                    self._user_end(self._now, int(hyst_aux[j]))
+                self._detached = 0
                 j += 1
-            if f & WindowFlag.RAW_SPEECH and self._user == UserState.SPEAKING:
-                self._last_voiced = self._now
-                self._predicted = False
-                self._model_delay = -1
-            elif (self._predict_after >= 0 and self._user == UserState.SPEAKING
-                  and not self._predicted and self._utterance_counts
-                  and self._now - self._last_voiced >= self._predict_after):
-                self._predicted = True
-                self._model_delay = -1
-                self._emit(EventCode.EOT_PREDICT, self._now, self._last_voiced)
+            if f & WindowFlag.RAW_SPEECH:
+                self._raw_run += 1
+                if self._detached == 1 and self._raw_run >= self._restart:
+                    self._detached = 2  # the user went on within the VAD's segment
+                    self._user_start(self._now, self._now - self._raw_run * self._w)
+                if self._user == UserState.SPEAKING:
+                    self._voiced()
+            else:
+                self._raw_run = 0
+                self._silent()
             self._check_interrupt()
             self._check_deadlines()
             if stop_on_event and self._out:
@@ -346,7 +406,8 @@ class Timers:
     def model_answer(self, delay: int) -> Fired:
         if delay < 0:
             raise ValueError(f"expected delay >= 0 samples, got {delay}")
-        if self._predicted:
+        if self._asked:
+            self._asked = False
             self._model_delay = int(delay)
             self._arm_endpoint()
             self._check_deadlines()
@@ -371,6 +432,7 @@ class Timers:
         return True
 
     def force_end(self) -> Fired:
+        self._detached = 0
         if self._user == UserState.SPEAKING:
             end = (self._last_voiced if self._last_voiced >= self._speech_start
                    else self._speech_start)
@@ -385,8 +447,10 @@ class Timers:
         self._interrupt_pending = False
         self._fi_deadline = -1
         self._committed_at = self._now
-        if self._predicted and self._model_delay < 0:
-            self._model_delay = 0
+        if self._asked:
+            self._asked = False
+            if self._model_delay < 0:
+                self._model_delay = 0
         return self._last_speaking
 
 
