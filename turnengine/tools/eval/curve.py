@@ -95,8 +95,8 @@ def draw_curve(result: SweepResult, *, title: str = "") -> Any:
     ax_mean.set_ylabel("false cut-off rate (% of holds)")
     ax_mean.set_title("vs mean latency (eot-bench axis; budgets, Pareto frontier)", fontsize=10)
     ax_median.set_title("vs median latency", fontsize=10)
-    ax_mean.legend(fontsize=8, title=f"lines: {primary}" if primary else None,
-                   title_fontsize=8, loc="upper right")
+    ax_mean.legend(fontsize=8, loc="upper right", title_fontsize=8,
+                   title=f"points labelled by {primary}" if primary else None)
     fig.suptitle(title or "false cut-offs vs eot latency", fontsize=11)
     return fig
 
@@ -109,9 +109,10 @@ def _draw_line(ax: Any, pts: list[tuple[float, float, int]], label: str, color: 
     at: dict[tuple[float, float], list[str]] = {}
     for (x, y, _i), text in zip(pts, texts, strict=True):
         at.setdefault((round(x, 6), round(y, 6)), []).append(text)
-    for (x, y), names in at.items():
+    for k, ((x, y), names) in enumerate(at.items()):  # neighbours alternate above / below
         ax.annotate("/".join(names), (x, y), textcoords="offset points",
-                    xytext=(5, 4 - 11 * (gi % 4)), fontsize=8, color=color)
+                    xytext=(5, (4 if k % 2 == 0 else -12) - 11 * (gi % 3)), fontsize=8,
+                    color=color)
 
 
 def _mark_budgets(ax: Any, result: SweepResult) -> None:
