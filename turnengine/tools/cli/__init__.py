@@ -7,8 +7,8 @@ clip bundled in ``examples/audio/``.  Every engine option is a flag, underscores
 Errors print one line on stderr and exit non-zero, with no traceback.
 
 Modules: :mod:`.args` (shared flags, errors, paths), :mod:`.parser` (the argument parser),
-:mod:`.commands` (one function per command), :mod:`.progress` (progress bars), :mod:`.main`
-(the entry point).
+:mod:`.commands` (one function per command), :mod:`.evaluate` (``eval`` and its ``--sweep``),
+:mod:`.progress` (progress bars), :mod:`.main` (the entry point).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from .args import (
     scenario_options,
     writable_output,
 )
-from .commands import cmd_bench, cmd_eval, cmd_mic, cmd_plot, cmd_run
+from .commands import cmd_bench, cmd_mic, cmd_plot, cmd_run
+from .evaluate import cmd_eval
 from .main import main
 from .parser import build_parser
 from .progress import LONG_RUN_S

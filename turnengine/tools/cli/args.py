@@ -66,6 +66,34 @@ def _option_type(kind: str, optional: bool) -> Any:
     return parse
 
 
+def _parse_turn_detector(text: str) -> str | None:
+    low = text.lower()
+    if low in ("none", "off", "null"):
+        return None
+    if low == "smart-turn":
+        return "smart-turn"
+    raise argparse.ArgumentTypeError(f"expected smart-turn or none, got {text!r}")
+
+
+def option_converter(name: str) -> Callable[[str], Any]:
+    """The converter ``--<option-name>`` applies to its value, for an option ``name``.
+
+    ``turn_detector`` converts ``smart-turn`` or ``none``.  Each converter raises
+    ``argparse.ArgumentTypeError`` with a one-line message for a bad value.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is neither a :class:`TurnEngineOptions` field nor ``turn_detector``.
+    """
+    if name == "turn_detector":
+        return _parse_turn_detector
+    for spec in TurnEngineOptions.describe():
+        if spec["name"] == name:
+            return _option_type(spec["type"], spec["optional"])  # type: ignore[no-any-return]
+    raise KeyError(name)
+
+
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
     """Add one ``--option-name VALUE`` flag per :class:`TurnEngineOptions` field."""
     group = parser.add_argument_group("engine options (SPEC names; seconds unless noted)")
@@ -74,7 +102,7 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
         unit = f" [{spec['unit']}]" if spec["unit"] else ""
         none = " ('none' disables)" if spec["optional"] else ""
         group.add_argument(flag, dest=f"opt_{spec['name']}", metavar="VALUE",
-                           type=_option_type(spec["type"], spec["optional"]),
+                           type=option_converter(spec["name"]),
                            default=argparse.SUPPRESS,
                            help=f"{spec['help']}{unit}; default {spec['default']}{none}")
 

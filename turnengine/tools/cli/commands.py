@@ -1,4 +1,5 @@
-"""The ``turnengine`` commands: each takes the parsed arguments and returns the exit code.
+"""The ``turnengine`` commands: each takes the parsed arguments and returns the exit code
+(``eval`` lives in :mod:`.evaluate`).
 
 The tools they drive (replay, bench, eval, mic, plot) are imported when the command runs, so
 ``turnengine --help`` stays fast.
@@ -22,7 +23,7 @@ from .args import (
     options_from_args,
     writable_output,
 )
-from .progress import StderrProgress, long_run_progress
+from .progress import long_run_progress
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -118,45 +119,6 @@ def _print_bench(result: dict[str, Any]) -> None:
     e2e = result["end_to_end"]
     print(f"{'push -> event delivered (whole engine)':44} p50 {e2e['p50_us']:.1f} us, "
           f"p99 {e2e['p99_us']:.1f} us over {e2e['events']} events")
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    """``turnengine eval``: score every labelled clip of a directory, per clip and pooled."""
-    from ..eval.runner import evaluate_directory, labelled_clips
-    from ..eval.tables import format_table
-
-    options = options_from_args(args)
-    try:
-        n = len(labelled_clips(args.directory))
-    except (FileNotFoundError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
-    done = [0]
-    bar = (StderrProgress(n, "eval", unit=" clips")
-           if not args.quiet and StderrProgress.wanted() else None)
-
-    def progress(score: Any) -> None:
-        done[0] += 1
-        line = f"[{done[0]}/{n}] {score.clip}: F1 {score.frames.f1:.3f}"
-        if bar is not None:
-            bar.console.print(line, markup=False, highlight=False)
-            bar.update(done[0], score.clip)
-        elif not args.quiet:
-            print(line, file=sys.stderr)
-
-    try:
-        with bar if bar is not None else contextlib.nullcontext():
-            result = evaluate_directory(args.directory, vad=args.vad, options=options,
-                                        model_path=args.model_path,
-                                        turn_detector=args.turn_detector,
-                                        sample_rate=args.sample_rate, on_clip=progress)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
-        raise CLIError(str(exc)) from None
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        rows: list[Any] = [*result.clips, result.pooled]
-        print(format_table(rows))
-    return 0
 
 
 def cmd_mic(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .args import EXIT_USAGE, CLIError
-from .commands import cmd_bench, cmd_eval, cmd_mic, cmd_plot, cmd_run
+from .commands import cmd_bench, cmd_mic, cmd_plot, cmd_run
+from .evaluate import cmd_eval
 from .parser import build_parser
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -60,9 +60,20 @@ def _add_bench_parser(sub: Any) -> None:
 def _add_eval_parser(sub: Any) -> None:
     ev = sub.add_parser("eval", help="score the engine on a directory of labelled clips",
                         description="Replay every NAME.wav with a NAME.json label file in "
-                                    "DIRECTORY and print SPEC 11 metrics per clip and pooled.")
+                                    "DIRECTORY and print SPEC 11 metrics per clip and pooled, "
+                                    "and LiveKit eot-bench's figures (false cut-off rate on "
+                                    "hold spans, latency on eot spans). With --sweep: the "
+                                    "eot-bench figures of every configuration of the grid and "
+                                    "the headline operating points (docs/end_of_turn.md).")
     ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
     ev.add_argument("--json", action="store_true", help="print one JSON document")
+    ev.add_argument("--sweep", action="append", metavar="NAME=V1,V2,...", default=None,
+                    help="evaluate every value of NAME (a TurnEngineOptions field, e.g. "
+                         "min_endpointing_delay, or turn_detector); repeat for a grid "
+                         "(cartesian product)")
+    ev.add_argument("--curve", metavar="OUT.png", default=None,
+                    help="draw false cut-off rate against eot latency for the configurations "
+                         "as a PNG")
     add_engine_flags(ev)
     ev.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
                     help="resample every clip to this rate first (e.g. 8000: telephony)")

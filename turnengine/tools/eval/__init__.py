@@ -5,10 +5,13 @@ turn-completion times) so that it can judge any engine, including peers such as 
 ``VADIterator`` or webrtcvad run through the same label files.  One module per concern:
 :mod:`.labels` (label files, reference speech), :mod:`.frames` (10 ms frame scores, false
 starts, missed segments), :mod:`.latency` (end-of-speech latency), :mod:`.turns` (turn ends),
-:mod:`.clip` and :mod:`.pooling` (one clip, many clips), :mod:`.events` (engine events ->
-scorer inputs), :mod:`.tables` (markdown).  :mod:`.runner` replays labelled clips through the
-engine and scores them (``turnengine eval``); it is the only one that imports the engine, and
-this package does not import it.
+:mod:`.clip` and :mod:`.pooling` (one clip, many clips), :mod:`.eotbench` (LiveKit eot-bench's
+hold/eot spans), :mod:`.operating` (the Pareto frontier and eot-bench's headline figures),
+:mod:`.grid` (swept parameters), :mod:`.events` (engine events -> scorer inputs),
+:mod:`.tables` (markdown), :mod:`.curve` (the sweep's PNG).  :mod:`.runner` replays labelled
+clips through the engine and scores them (``turnengine eval``) and :mod:`.sweep` runs it over a
+grid of configurations; only these two import the engine, and this package does not import
+them.
 
 Inputs per clip
 ---------------
@@ -35,8 +38,20 @@ docstring; the module constants hold their defaults.
 from __future__ import annotations
 
 from .clip import ClipScore, score_clip
+from .eotbench import (
+    MAX_HOLD_S,
+    MIN_HOLD_S,
+    EotBenchClip,
+    EotBenchScore,
+    Span,
+    eotbench_spans,
+    pool_eotbench,
+    score_eotbench,
+    score_spans,
+)
 from .events import EngineOutput, segments_from_events
 from .frames import FRAME_S, FrameScores, false_starts, frame_scores, missed_segments
+from .grid import SweepAxis, sweep_grid
 from .labels import (
     SCOREABLE_FINAL_TAIL_S,
     SCOREABLE_GAP_S,
@@ -46,41 +61,68 @@ from .labels import (
     load_labels,
 )
 from .latency import MIN_END_GAP_S, EndStatus, SpeechEnd, median_p90, speech_end_latency
+from .operating import (
+    Headline,
+    OperatingPoint,
+    fc_at_latency,
+    headline,
+    latency_at_fc,
+    pareto_front,
+)
 from .pooling import PooledScore, pool
 from .segments import PredSegment, Segment
-from .tables import DEFAULT_TABLE_COLUMNS, format_table
+from .tables import DEFAULT_TABLE_COLUMNS, format_eotbench, format_sweep, format_table
 from .turns import CUTOFF_TAIL_S, MAX_TURN_WINDOW_S, TurnMatch, TurnScores, turn_scores
 
 __all__ = [
     "CUTOFF_TAIL_S",
     "DEFAULT_TABLE_COLUMNS",
     "FRAME_S",
+    "MAX_HOLD_S",
     "MAX_TURN_WINDOW_S",
     "MIN_END_GAP_S",
+    "MIN_HOLD_S",
     "SCOREABLE_FINAL_TAIL_S",
     "SCOREABLE_GAP_S",
     "ClipScore",
     "EndStatus",
     "EngineOutput",
+    "EotBenchClip",
+    "EotBenchScore",
     "FrameScores",
+    "Headline",
     "LabelSegment",
     "Labels",
+    "OperatingPoint",
     "PooledScore",
     "PredSegment",
     "Segment",
+    "Span",
     "SpeechEnd",
+    "SweepAxis",
     "TurnEnd",
     "TurnMatch",
     "TurnScores",
+    "eotbench_spans",
     "false_starts",
+    "fc_at_latency",
+    "format_eotbench",
+    "format_sweep",
     "format_table",
     "frame_scores",
+    "headline",
+    "latency_at_fc",
     "load_labels",
     "median_p90",
     "missed_segments",
+    "pareto_front",
     "pool",
+    "pool_eotbench",
     "score_clip",
+    "score_eotbench",
+    "score_spans",
     "segments_from_events",
     "speech_end_latency",
+    "sweep_grid",
     "turn_scores",
 ]

@@ -118,6 +118,12 @@ class Labels:
         Pauses of 0.2 s or more inside one speaker's turn.
     backchannels : tuple of LabelSegment
         Short listener responses that do not take the floor (optional key; empty if absent).
+    hold_spans : tuple of LabelSegment or None
+        eot-bench hold spans (silences inside the user turn), when the file has the optional
+        ``hold_spans`` key (``shared/audio/turns``); ``None`` when it has not.
+    eot_span : LabelSegment or None
+        eot-bench eot span (true end of the turn to the end of the sample), when the file has
+        the optional ``eot_span`` key; ``None`` when it has not.
     sample_rate : int or None
         Sample rate of the WAV beside the labels, if the file says.
     source : str
@@ -131,6 +137,8 @@ class Labels:
     turn_end_details: tuple[TurnEnd, ...]
     intra_turn_pauses: tuple[LabelSegment, ...]
     backchannels: tuple[LabelSegment, ...] = ()
+    hold_spans: tuple[LabelSegment, ...] | None = None
+    eot_span: LabelSegment | None = None
     sample_rate: int | None = None
     source: str = "<dict>"
 
@@ -143,7 +151,9 @@ class Labels:
         data : Mapping
             Decoded label file. Required keys: ``duration_s``, ``segments``, ``turn_ends``,
             ``turn_end_details``, ``intra_turn_pauses``; optional: ``backchannels``, ``clip``,
-            ``sample_rate``. Other keys are ignored.
+            ``sample_rate``, and the eot-bench keys ``hold_spans`` (list of
+            ``{start_s, end_s}``) and ``eot_span`` (one ``{start_s, end_s}`` or null). Other keys
+            are ignored.
         source : str, default "<dict>"
             Name used in error messages (the file path when called by :func:`load_labels`).
 
@@ -165,6 +175,7 @@ class Labels:
         segments = _label_segments(data["segments"], source, "segments")
         pauses = _label_segments(data["intra_turn_pauses"], source, "intra_turn_pauses")
         backchannels = _label_segments(data.get("backchannels", []), source, "backchannels")
+        holds, eot = _eotbench_keys(data, source)
         details = _turn_end_details(data["turn_end_details"], source)
         turn_ends = _turn_ends(data["turn_ends"], details, source)
         clip = data.get("clip")
@@ -173,6 +184,7 @@ class Labels:
         rate = data.get("sample_rate")
         return cls(clip=clip, duration_s=duration_s, segments=segments, turn_ends=turn_ends,
                    turn_end_details=details, intra_turn_pauses=pauses, backchannels=backchannels,
+                   hold_spans=holds, eot_span=eot,
                    sample_rate=(int(rate) if isinstance(rate, int) and not isinstance(rate, bool)
                                 else None),
                    source=source)
@@ -283,6 +295,17 @@ def _label_segments(raw: Any, source: str, key: str) -> tuple[LabelSegment, ...]
         speaker = item.get("speaker")
         out.append(LabelSegment(start, end, str(speaker) if speaker is not None else None))
     return tuple(out)
+
+
+def _eotbench_keys(data: Mapping[str, Any],
+                   source: str) -> tuple[tuple[LabelSegment, ...] | None, LabelSegment | None]:
+    """The optional ``hold_spans`` and ``eot_span`` of a label file (None when absent)."""
+    holds = data.get("hold_spans")
+    eot = data.get("eot_span")
+    if eot is not None and not isinstance(eot, Mapping):
+        raise ValueError(f"{source}: 'eot_span' must be an object with start_s/end_s, got {eot!r}")
+    return (None if holds is None else _label_segments(holds, source, "hold_spans"),
+            None if eot is None else _label_segments([eot], source, "eot_span")[0])
 
 
 def _turn_end_details(raw: Any, source: str) -> tuple[TurnEnd, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from ...eot import load_smart_turn
 from ...options import TurnEngineOptions
 from ...replay import replay_audio
 from .clip import ClipScore, score_clip
+from .eotbench import EotBenchClip, EotBenchScore, eotbench_spans, pool_eotbench, score_spans
 from .events import segments_from_events
 from .labels import load_labels
 from .pooling import PooledScore, pool
@@ -28,6 +29,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "EvalResult",
     "evaluate_clip",
+    "evaluate_clip_eotbench",
     "evaluate_directory",
     "labelled_clips",
     "resample_audio",
@@ -51,14 +53,35 @@ def resample_audio(audio: AudioFile, rate: int) -> AudioFile:
 
 @dataclass
 class EvalResult:
-    """Per-clip scores and their pooled summary."""
+    """Per-clip scores and their pooled summary (SPEC 11), and the eot-bench scores.
+
+    Attributes
+    ----------
+    clips : list of ClipScore
+        SPEC 11 scores, one per clip.
+    pooled : PooledScore
+        Their pooled summary.
+    eotbench_clips : list of EotBenchClip
+        eot-bench scores, one per clip (see :mod:`.eotbench`).
+    eotbench : EotBenchScore or None
+        Their pooled figures (``None`` when the result was built without them).
+    """
 
     clips: list[ClipScore]
     pooled: PooledScore
+    eotbench_clips: list[EotBenchClip] = field(default_factory=list)
+    eotbench: EotBenchScore | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"pooled": ..., "clips": [...]}``, each score's ``to_dict()``."""
-        return {"pooled": self.pooled.to_dict(), "clips": [c.to_dict() for c in self.clips]}
+        """``{"pooled": ..., "clips": [...], "eotbench": {...}}``: each score's ``to_dict()``;
+        ``eotbench`` holds the pooled eot-bench figures plus ``"per_clip"`` (absent when
+        ``eotbench`` is ``None``)."""
+        out: dict[str, Any] = {"pooled": self.pooled.to_dict(),
+                               "clips": [c.to_dict() for c in self.clips]}
+        if self.eotbench is not None:
+            out["eotbench"] = {**self.eotbench.to_dict(),
+                               "per_clip": [c.to_dict() for c in self.eotbench_clips]}
+        return out
 
 
 def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
@@ -89,6 +112,21 @@ def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero",
                   turn_detector: str | None = None, eot_model: Any = None,
                   sample_rate: int | None = None) -> ClipScore:
     """Replay one labelled clip and score it (optionally resampled to ``sample_rate``)."""
+    return evaluate_clip_eotbench(audio, labels_path, vad=vad, options=options,
+                                  model_path=model_path, turn_detector=turn_detector,
+                                  eot_model=eot_model, sample_rate=sample_rate)[0]
+
+
+def evaluate_clip_eotbench(audio: Path, labels_path: Path, *, vad: str = "silero",
+                           options: TurnEngineOptions | None = None,
+                           model_path: str | None = None, turn_detector: str | None = None,
+                           eot_model: Any = None,
+                           sample_rate: int | None = None) -> tuple[ClipScore, EotBenchClip]:
+    """Replay one labelled clip once; its SPEC 11 scores and its eot-bench scores.
+
+    Parameters are those of `evaluate_directory` (``eot_model``: a loaded Smart Turn model to
+    share).  The eot-bench scorer gets the ``stream_time`` of every ``user_turn_completed``.
+    """
     labels = load_labels(labels_path)
     decoded = read_audio(audio)
     if sample_rate is not None and sample_rate != decoded.sample_rate:
@@ -96,14 +134,17 @@ def evaluate_clip(audio: Path, labels_path: Path, *, vad: str = "silero",
     result = replay_audio(decoded, vad=vad, options=options, model_path=model_path,
                           turn_detector=turn_detector, eot_model=eot_model)
     out = segments_from_events(result.events)
-    return score_clip(labels, out.speech_segments, out.decision_segments, out.turn_completions,
-                      duration_s=result.audio.duration, clip=audio.stem)
+    score = score_clip(labels, out.speech_segments, out.decision_segments, out.turn_completions,
+                       duration_s=result.audio.duration, clip=audio.stem)
+    holds, eots = eotbench_spans(labels)
+    return score, score_spans(holds, eots, out.turn_completions, clip=audio.stem)
 
 
 def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero",
                        options: TurnEngineOptions | None = None, model_path: str | None = None,
                        turn_detector: str | None = None, sample_rate: int | None = None,
-                       on_clip: Callable[[ClipScore], Any] | None = None) -> EvalResult:
+                       on_clip: Callable[[ClipScore], Any] | None = None,
+                       eot_model: Any = None) -> EvalResult:
     """Score every labelled clip of ``directory``; pool frame counts and latency lists.
 
     Parameters
@@ -123,15 +164,26 @@ def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero"
         telephony audio.
     on_clip : callable, optional
         Called with each clip's score as soon as it is ready (progress display).
+    eot_model : SmartTurnModel, optional
+        A loaded Smart Turn model (a sweep loads it once); default: loaded here when
+        ``turn_detector == "smart-turn"``.
+
+    Returns
+    -------
+    EvalResult
+        SPEC 11 scores and eot-bench scores of the same replays.
     """
     # Loaded once for every clip; when missing, each engine warns and falls back.
-    eot_model = load_smart_turn(warn=False) if turn_detector == "smart-turn" else None
+    if eot_model is None and turn_detector == "smart-turn":
+        eot_model = load_smart_turn(warn=False)
     scores = []
+    benches = []
     for audio, labels in labelled_clips(directory):
-        score = evaluate_clip(audio, labels, vad=vad, options=options, model_path=model_path,
-                              turn_detector=turn_detector, eot_model=eot_model,
-                              sample_rate=sample_rate)
+        score, bench = evaluate_clip_eotbench(
+            audio, labels, vad=vad, options=options, model_path=model_path,
+            turn_detector=turn_detector, eot_model=eot_model, sample_rate=sample_rate)
         scores.append(score)
+        benches.append(bench)
         if on_clip is not None:
             on_clip(score)
-    return EvalResult(scores, pool(scores))
+    return EvalResult(scores, pool(scores), benches, pool_eotbench(benches))

@@ -1,0 +1,146 @@
+"""``turnengine eval``: one configuration (SPEC 11 table and eot-bench figures), or a sweep
+(``--sweep NAME=V1,V2,...``: eot-bench figures per configuration and the headline operating
+points), and ``--curve OUT.png``.
+
+The tools are imported when the command runs, so ``turnengine --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .args import EXIT_USAGE, CLIError, option_converter, options_from_args, writable_output
+from .progress import StderrProgress
+
+__all__ = ["cmd_eval", "parse_sweeps"]
+
+
+def parse_sweeps(specs: list[str] | None, args: argparse.Namespace) -> list[Any]:
+    """The ``--sweep NAME=V1,V2,...`` flags as :class:`~turnengine.tools.eval.grid.SweepAxis`.
+
+    ``NAME`` is a :class:`~turnengine.options.TurnEngineOptions` field or ``turn_detector``
+    (dashes allowed for underscores); each value goes through the converter of
+    ``--<option-name>`` (:func:`.args.option_converter`).
+
+    Raises
+    ------
+    CLIError
+        With `EXIT_USAGE`, one line: no ``=``, an unknown name, an empty or bad value, a name
+        swept twice, or a name also given as its own flag.
+    """
+    from ..eval.grid import SweepAxis
+
+    axes: list[SweepAxis] = []
+    for spec in specs or []:
+        name, sep, raw = spec.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise CLIError(f"--sweep {spec!r}: expected NAME=V1,V2,...", EXIT_USAGE)
+        try:
+            convert = option_converter(name)
+        except KeyError:
+            raise CLIError(f"--sweep: unknown name {name!r}; expected a TurnEngineOptions field "
+                           "(the engine options of 'turnengine eval --help', underscores for "
+                           "dashes) or turn_detector", EXIT_USAGE) from None
+        items = [v.strip() for v in raw.split(",")]
+        if not all(items):
+            raise CLIError(f"--sweep {name}: expected comma-separated values, got {raw!r}",
+                           EXIT_USAGE)
+        try:
+            values = tuple(convert(v) for v in items)
+        except argparse.ArgumentTypeError as exc:
+            raise CLIError(f"--sweep {name}: {exc}", EXIT_USAGE) from None
+        given = (args.turn_detector is not None if name == "turn_detector"
+                 else hasattr(args, "opt_" + name))
+        if given:
+            raise CLIError(f"--sweep {name} conflicts with --{name.replace('_', '-')}; give it "
+                           "in one place", EXIT_USAGE)
+        if any(a.name == name for a in axes):
+            raise CLIError(f"--sweep {name} is given twice; put all its values in one --sweep",
+                           EXIT_USAGE)
+        axes.append(SweepAxis(name, values))
+    return axes
+
+
+def _clip_progress(n: int, args: argparse.Namespace) -> tuple[Any, Callable[[Any], None]]:
+    """A progress bar (stderr a terminal) or per-clip lines on stderr (not ``--quiet``)."""
+    done = [0]
+    bar = (StderrProgress(n, "eval", unit=" clips")
+           if not args.quiet and StderrProgress.wanted() else None)
+
+    def progress(score: Any) -> None:
+        done[0] += 1
+        line = f"[{done[0]}/{n}] {score.clip}: F1 {score.frames.f1:.3f}"
+        if bar is not None:
+            bar.console.print(line, markup=False, highlight=False)
+            bar.update(done[0], score.clip)
+        elif not args.quiet and not args.sweep:
+            print(line, file=sys.stderr)
+
+    return bar, progress
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``turnengine eval``: score every labelled clip of a directory, per clip and pooled; with
+    ``--sweep``, every configuration of the grid."""
+    from ..eval.grid import SweepAxis
+    from ..eval.runner import labelled_clips
+    from ..eval.sweep import run_sweep, sweep_configs
+    from ..eval.tables import format_eotbench, format_sweep, format_table
+
+    options = options_from_args(args)
+    axes: list[SweepAxis] = parse_sweeps(args.sweep, args)
+    curve = writable_output(args.curve, "curve", ".png")
+    try:
+        configs = sweep_configs(axes, options.to_dict(), args.turn_detector)
+    except ValueError as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    try:
+        n = len(labelled_clips(args.directory))
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    bar, progress = _clip_progress(n * len(configs), args)
+
+    def config_done(i: int, run: Any) -> None:
+        if axes and not args.quiet and bar is None:
+            print(f"[{i + 1}/{len(configs)}] {run.config.label}: "
+                  f"{format_eotbench(run.eotbench)}", file=sys.stderr)
+
+    try:
+        with bar if bar is not None else contextlib.nullcontext():
+            result = run_sweep(args.directory, configs, axes, vad=args.vad,
+                               model_path=args.model_path, sample_rate=args.sample_rate,
+                               on_config=config_done, on_clip=progress)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    one = result.runs[0].result
+    if args.json:
+        print(json.dumps(result.to_dict() if axes else one.to_dict()))
+    elif axes:
+        print(f"# eot-bench sweep over {args.directory}: {len(configs)} configurations x {n} "
+              f"clips, vad={args.vad}")
+        print(format_sweep([(r.config.label, r.eotbench) for r in result.runs],
+                           result.headline), end="")
+    else:
+        print(format_table([*one.clips, one.pooled]))
+        assert one.eotbench is not None
+        print(format_eotbench(one.eotbench))
+    if curve is not None:
+        _write_curve(result, curve, f"{Path(args.directory).name}: vad={args.vad}")
+    return 0
+
+
+def _write_curve(result: Any, out: Path, title: str) -> None:
+    from ..eval.curve import write_curve
+
+    try:
+        write_curve(result, out, title=title)
+    except OSError as exc:
+        raise CLIError(f"cannot write curve {out}: {exc}") from None
+    print(f"# wrote {out}", file=sys.stderr)
