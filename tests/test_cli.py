@@ -52,10 +52,10 @@ def test_every_option_is_a_flag_and_changes_the_engine(capsys):
     clip = str(DATA / "C2_composed_real_multi_clean.wav")
     assert main(["run", clip, "--json"]) == 0
     default = capsys.readouterr().out.count("user_turn_completed")
-    assert main(["run", clip, "--json", "--min-silence-duration", "1.0",
+    assert main(["run", clip, "--json", "--min-endpointing-delay", "1.0",
                  "--user-away-timeout", "none"]) == 0
     longer = capsys.readouterr().out.count("user_turn_completed")
-    assert longer < default  # the 0.68 s intra-turn pause no longer ends speech
+    assert longer < default  # the 0.68 s intra-turn pause no longer ends the turn
 
 
 def test_run_not_audio_exits_nonzero_with_one_line(tmp_path: Path):

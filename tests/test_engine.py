@@ -262,9 +262,13 @@ def test_callbacks_are_called_and_a_raising_one_is_logged(caplog, clip_a03):
         engine.on("user_turn_complete", print)
 
 
-def test_vad_events_carry_audio_and_inference_done_only_when_subscribed(clip_a03):
+@pytest.mark.parametrize("start,silent_windows", [("end_of_speech", 18), ("silence", 16)])
+def test_vad_events_carry_audio_and_inference_done_only_when_subscribed(clip_a03, start,
+                                                                       silent_windows):
+    """``end_of_speech`` comes after min_silence_duration (18 windows), or when a turn commits
+    first, after min_endpointing_delay of silence (16 windows: 0.512 s >= 0.5 s)."""
     pcm, rate = clip_a03
-    engine = TurnEngine(sample_rate=rate)
+    engine = TurnEngine(sample_rate=rate, endpointing_start=start)
     starts, ends, infer = [], [], []
     engine.on("start_of_speech", starts.append)
     engine.on("end_of_speech", ends.append)
@@ -278,7 +282,7 @@ def test_vad_events_carry_audio_and_inference_done_only_when_subscribed(clip_a03
     onset = s.samples_index - int(round(s.speech_duration * 16000))
     assert s.frames.shape[0] == s.samples_index - max(0, onset - pad)
     assert e.frames.shape[0] > int(e.speech_duration * 16000)
-    assert e.silence_duration == pytest.approx(18 * 512 / 16000)
+    assert e.silence_duration == pytest.approx(silent_windows * 512 / 16000)
 
 
 def test_report_has_spec_keys_and_shutdown_callback_runs_once(clip_a03):

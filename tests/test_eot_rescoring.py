@@ -61,7 +61,7 @@ def test_a_pause_scored_low_then_high_commits_at_the_second_score():
     assert turn.reason == "model_likely" and turn.eot_probability == pytest.approx(0.9)
     # single-shot, same answers: the first ("unlikely") is final, the turn waits 3 s
     single = model_engine(ScriptedModel(0.1, 0.9), endpointing_start="silence",
-                          min_endpointing_delay=0.2)
+                          min_endpointing_delay=0.2, eot_prediction_interval=None)
     (late,) = of(push(single, np.concatenate([SPEECH, silence(4.0)])), "user_turn_completed")
     assert late.reason == "model_unlikely" and late.stream_time > turn.stream_time + 2.5
 

@@ -83,6 +83,8 @@ def boundaries(events: list[agents_vad.VADEvent], rate: int = 16000) -> list[tup
 
 
 def native_boundaries(pcm: np.ndarray, rate: int, **options) -> list[tuple]:
+    # The VAD's own segments: no turn ends one early (the silence-started timer is off).
+    options = {"endpointing_start": "end_of_speech", **options}
     engine = TurnEngine(sample_rate=rate, user_away_timeout=None, **options)
     out = []
     for i in range(0, pcm.shape[0], rate // 100):

@@ -65,6 +65,8 @@ def transitions(analyzer: VADAnalyzer, pcm: np.ndarray, rate: int,
 
 
 def native(pcm: np.ndarray, rate: int, **options) -> list[tuple[str, float]]:
+    # The VAD's own segments: no turn ends one early (the silence-started timer is off).
+    options = {"endpointing_start": "end_of_speech", **options}
     engine = TurnEngine(sample_rate=rate, user_away_timeout=None, **options)
     out = []
     for i in range(0, pcm.shape[0], rate // 50):

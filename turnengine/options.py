@@ -66,12 +66,12 @@ class TurnEngineOptions:
         default=0.5, metadata=_meta("end-of-turn probability below which the max delay is used",
                                     "0..1"))
     endpointing_start: str = field(
-        default="end_of_speech",
+        default="silence",
         metadata=_meta("where the endpointing delay starts: silence (the end of the last voiced "
                        "window; a turn may commit inside the VAD hangover) or end_of_speech "
                        "(LiveKit AgentSession: never before the VAD's END_OF_SPEECH)"))
     eot_prediction_interval: float | None = field(
-        default=None,
+        default=0.2,
         metadata=_meta("with an end-of-turn model: ask it again this often while the user stays "
                        "silent, until the turn commits; None = once a pause", "s"))
     eager_eot_threshold: float | None = field(

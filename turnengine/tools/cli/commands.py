@@ -79,6 +79,7 @@ def _write(path: str | Path, text: str, what: str) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     """``turnengine bench``: native kernel vs onnxruntime, and end-to-end event latency."""
     from ..bench import end_to_end_latency, run_bench
+    from ..bench_eot import model_cost
 
     if args.streams < 1 or not args.seconds > 0:
         raise CLIError("--streams must be >= 1 and --seconds > 0", EXIT_USAGE)
@@ -88,6 +89,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except (RuntimeError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     result["end_to_end"] = end_to_end_latency()
+    result["end_of_turn_model"] = model_cost()
     if args.json:
         print(json.dumps(result))
     else:
@@ -119,6 +121,9 @@ def _print_bench(result: dict[str, Any]) -> None:
     e2e = result["end_to_end"]
     print(f"{'push -> event delivered (whole engine)':44} p50 {e2e['p50_us']:.1f} us, "
           f"p99 {e2e['p99_us']:.1f} us over {e2e['events']} events")
+    from ..bench_eot import format_model_cost
+
+    print("\n".join(format_model_cost(result["end_of_turn_model"])))
 
 
 def cmd_mic(args: argparse.Namespace) -> int:

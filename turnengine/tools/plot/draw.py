@@ -128,6 +128,10 @@ def _draw_vad(ax: Any, tl: Timeline) -> None:
                label=f"activation {tl.activation_threshold:g}")
     ax.axhline(tl.deactivation_threshold, color="#ff9f1c", ls=":", lw=1.4,
                label=f"deactivation {tl.deactivation_threshold:g}")
+    if tl.eot_points:
+        t, p = zip(*tl.eot_points)
+        ax.plot(t, p, "D", color="#2ca02c", ms=4, zorder=5,
+                label=f"end-of-turn model P(done)\n(>= {tl.unlikely_threshold:g}: min delay)")
     ax.set_ylim(-0.03, 1.05)
     ax.set_ylabel("VAD probability")
     handles, _ = ax.get_legend_handles_labels()

@@ -88,6 +88,11 @@ class Timeline:
         ``agent_false_interruption`` times and whether the agent resumed.
     backchannels : list of (float, float)
         ``user_backchannel`` decision times and durations.
+    eot_points : list of (float, float)
+        Every end-of-turn model answer the turns carry (``eot_probabilities``): the time it
+        was applied and P(turn complete).
+    unlikely_threshold : float
+        The probability a model answer must reach for the minimum delay.
     labels : Labels or None
         Timing labels of the file, if a label file was found.
     """
@@ -108,6 +113,8 @@ class Timeline:
     interruptions: list[float] = field(default_factory=list)
     false_interruptions: list[tuple[float, bool]] = field(default_factory=list)
     backchannels: list[tuple[float, float]] = field(default_factory=list)
+    eot_points: list[tuple[float, float]] = field(default_factory=list)
+    unlikely_threshold: float = 0.5
     labels: Labels | None = None
 
     def summary(self) -> str:
@@ -177,7 +184,8 @@ def build_timeline(result: ReplayResult, *, labels: Labels | None = None,
         subtitle=subtitle or f"vad={engine.vad.name}; {options_text(opts)}",
         envelope_t=env_t, envelope_lo=env_lo, envelope_hi=env_hi, window=window,
         activation_threshold=opts.activation_threshold,
-        deactivation_threshold=opts.effective_deactivation_threshold, labels=labels)
+        deactivation_threshold=opts.effective_deactivation_threshold,
+        unlikely_threshold=opts.unlikely_threshold, labels=labels)
     segs = segments_from_events(result.events)
     tl.speech = [(a, duration if b is None else b) for a, b in segs.speech_segments]
     _add_marks(tl, result.events)
@@ -193,6 +201,7 @@ def _add_marks(tl: Timeline, events: Iterable[Event]) -> None:
             prob = ev.eot_probability
             tl.turns.append(TurnMark(t, float(ev.end_of_utterance_delay), str(ev.reason),
                                      None if prob is None else float(prob)))
+            tl.eot_points += [(float(a), float(p)) for a, p in ev.eot_probabilities]
         elif isinstance(ev, AgentStateChangedEvent):
             if agent_state != "listening" and t > agent_since:
                 tl.agent_bands.append((agent_since, t, agent_state))
