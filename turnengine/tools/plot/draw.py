@@ -129,7 +129,7 @@ def _draw_vad(ax: Any, tl: Timeline) -> None:
     ax.axhline(tl.deactivation_threshold, color="#ff9f1c", ls=":", lw=1.4,
                label=f"deactivation {tl.deactivation_threshold:g}")
     if tl.eot_points:
-        t, p = zip(*tl.eot_points)
+        t, p = zip(*tl.eot_points, strict=True)
         ax.plot(t, p, "D", color="#2ca02c", ms=4, zorder=5,
                 label=f"end-of-turn model P(done)\n(>= {tl.unlikely_threshold:g}: min delay)")
     ax.set_ylim(-0.03, 1.05)
