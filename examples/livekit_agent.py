@@ -12,21 +12,27 @@ Offline (the default; no server, no network, what CI runs)::
 Against a LiveKit server (needs ``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``
 and LiveKit Inference for the STT/LLM/TTS named below)::
 
-    python examples/livekit_agent.py --connect dev
+    python examples/livekit_agent.py --connect start
 
-Requires ``pip install "turnengine[livekit]"``.
+When the server cannot be reached (a setting missing, no network) it prints one line and exits
+1 before LiveKit starts.  Requires ``pip install "turnengine[livekit]"``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
+import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import soundfile as sf
 from livekit import rtc
+from livekit.agents import JobContext, JobProcess
 from livekit.agents import vad as agents_vad
 
 from turnengine.integrations.livekit import VAD
@@ -122,29 +128,73 @@ async def run_agent_session(vad: VAD, pcm: np.ndarray, rate: int) -> int:
     return changes
 
 
-def connect() -> None:
-    """How a real worker uses it: load the VAD in prewarm, pass it to AgentSession."""
-    from livekit.agents import Agent, AgentSession, JobContext, JobProcess, WorkerOptions, cli
+def prewarm(proc: JobProcess) -> None:
+    """Load the VAD once per worker process (module level: LiveKit pickles it)."""
+    proc.userdata["vad"] = VAD.load()  # same arguments as silero.VAD.load()
 
-    def prewarm(proc: JobProcess) -> None:
-        proc.userdata["vad"] = VAD.load()  # same arguments as silero.VAD.load()
 
-    async def entrypoint(ctx: JobContext) -> None:
-        await ctx.connect()
-        session = AgentSession(
-            vad=ctx.proc.userdata["vad"],
-            stt="deepgram/nova-3", llm="openai/gpt-4.1-mini", tts="cartesia/sonic-2")
-        await session.start(agent=Agent(instructions="You are a helpful voice assistant."),
-                            room=ctx.room)
+async def entrypoint(ctx: JobContext) -> None:
+    """One call: join the room, run an AgentSession with turnengine as its VAD."""
+    from livekit.agents import Agent, AgentSession
 
+    await ctx.connect()
+    session = AgentSession(
+        vad=ctx.proc.userdata["vad"],
+        stt="deepgram/nova-3", llm="openai/gpt-4.1-mini", tts="cartesia/sonic-2")
+    await session.start(agent=Agent(instructions="You are a helpful voice assistant."),
+                        room=ctx.room)
+
+
+def check_server(timeout_s: float = 5.0) -> str | None:
+    """Why the LiveKit server cannot be reached (one line), or None when it can: the settings
+    it needs are set and a connection to ``LIVEKIT_URL`` opens.  LiveKit's worker itself logs
+    a traceback and exits 0, or retries for ever, when it cannot connect."""
+    missing = [k for k in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+               if not os.environ.get(k)]
+    if missing:
+        return f"cannot connect: set {', '.join(missing)} (see the docstring of this example)"
+    url = urlsplit(os.environ["LIVEKIT_URL"])
+    if url.scheme not in ("ws", "wss", "http", "https") or not url.hostname:
+        return f"cannot connect: LIVEKIT_URL={url.geturl()!r} is not a ws(s):// URL"
+    try:
+        port = url.port or (443 if url.scheme in ("wss", "https") else 80)
+        socket.create_connection((url.hostname, port), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        return f"cannot connect to LiveKit at {url.geturl()}: {exc}"
+    return None
+
+
+def connect() -> int:
+    """How a real worker uses it: load the VAD in prewarm, pass it to AgentSession.  Returns
+    the exit code: 1, with one line on stderr, when the server cannot be reached or the worker
+    fails."""
+    from livekit.agents import WorkerOptions, cli
+
+    problem = check_server()
+    if problem is not None:
+        print(f"livekit_agent.py: error: {problem}", file=sys.stderr)
+        return 1
+    failed = WorkerFailed()
+    logging.getLogger("livekit.agents").addHandler(failed)
     cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, prewarm_fnc=prewarm))
+    return 1 if failed.seen else 0
+
+
+class WorkerFailed(logging.Handler):
+    """Notices LiveKit's "worker failed" log record (its CLI logs the error and exits 0)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen = self.seen or record.getMessage() == "worker failed"
 
 
 def main() -> int:
     if "--connect" in sys.argv:
         sys.argv.remove("--connect")  # the rest (dev, start, console, ...) goes to LiveKit
-        connect()
-        return 0
+        return connect()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", nargs="?", type=Path, default=CLIP)
     args = parser.parse_args()

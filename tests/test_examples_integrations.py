@@ -1,9 +1,11 @@
-"""examples/livekit_agent.py and examples/pipecat_pipeline.py run offline and exit 0."""
+"""examples/livekit_agent.py and examples/pipecat_pipeline.py run offline and exit 0; the
+LiveKit example's ``--connect`` without a reachable server is one line and exit 1."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +20,12 @@ def need(module: str) -> None:
     importlib.import_module(module)
 
 
-def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def run_example(name: str, *args: str, env: dict[str, str] | None = None,
+                timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+                          env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_livekit_example() -> None:
@@ -34,6 +37,27 @@ def test_livekit_example() -> None:
     assert "978 INFERENCE_DONE events" in out
     assert out.count("user_state_changed: listening -> speaking") == 9
     assert "9 segments from the stream, 9 from the AgentSession" in out
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({}, "cannot connect: set LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET"),
+    ({"LIVEKIT_URL": "ws://127.0.0.1:{port}", "LIVEKIT_API_KEY": "key",
+      "LIVEKIT_API_SECRET": "secret"}, "cannot connect to LiveKit at ws://127.0.0.1:"),
+])
+def test_livekit_example_connect_without_a_server_is_one_line_and_exit_1(settings, message):
+    need("livekit.agents")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env.update({k: v.format(port=_closed_port()) for k, v in settings.items()})
+    proc = run_example("livekit_agent.py", "--connect", "start", env=env, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("livekit_agent.py: error: " + message), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("hysteresis", ["turnengine", "pipecat"])

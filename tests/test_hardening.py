@@ -73,12 +73,37 @@ def test_the_clock_refuses_to_pass_int64():
     (memoryview(np.array([object()] * 8)), TypeError, "format 'O'"),
     (memoryview(np.zeros((4, 4), np.int16)[:, ::2]), ValueError, "C-contiguous"),
     (np.ma.masked_array(np.zeros(8, np.int16)), TypeError, "masked"),
+    (memoryview(np.zeros(8, np.int8)), TypeError, "format 'b'"),  # int8 values, not PCM bytes
+    (memoryview(bytes(8)).cast("c"), TypeError, "format 'c'"),
+    (memoryview(np.zeros(8, ">i2")), TypeError, "format '>h'"),
 ])
 def test_memoryviews_and_arrays_that_are_not_pcm_are_refused(chunk, exc, match):
     engine = TurnEngine()
     with pytest.raises(exc, match=match):
         engine.push_audio(chunk)
     assert engine.stream_time == 0.0
+
+
+def test_raw_byte_memoryviews_and_array_subclasses_are_their_samples(clip_a03):
+    pcm = np.ascontiguousarray(clip_a03[0][:16000])
+    want = comparable(TurnEngine().push_audio(pcm))
+    assert comparable(TurnEngine().push_audio(memoryview(pcm.tobytes()))) == want  # format 'B'
+    class Tagged(np.ndarray):  # an ndarray subclass (np.memmap, np.matrix, a library's own)
+        pass
+
+    assert comparable(TurnEngine().push_audio(pcm.view(Tagged))) == want
+    assert comparable(TurnEngine().push_audio(pcm.reshape(-1, 1).view(Tagged))) == want
+
+
+def test_schedule_says_its_time_is_absolute_and_the_action_gets_the_engine():
+    doc = " ".join((TurnEngine.schedule.__doc__ or "").split())
+    assert "Absolute stream time in seconds" in doc and "not a delay from now" in doc
+    assert "Called with the engine as its only argument" in doc
+    engine, seen = TurnEngine(), []
+    engine.advance(1.0)
+    engine.schedule(1.5, lambda e: seen.append((e, e.stream_time)))  # 1.5 s, not 1 + 1.5
+    engine.advance(1.0)
+    assert seen == [(engine, 1.5)]
 
 
 def test_typed_memoryviews_are_their_samples(clip_a03):

@@ -232,32 +232,32 @@ def _fake_sounddevice(*, query=None, default_rate=48000.0, accepted=(48000,),
     lambda e: e("Error querying device -1"),
     lambda e: ValueError("No input device matching 'usb'"),
 ])
-def test_no_input_device_is_one_line_and_exit_2(monkeypatch, capsys, error):
+def test_no_input_device_is_one_line_and_exit_1(monkeypatch, capsys, error):
     monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: _fake_sounddevice(query=error))
-    assert main(["mic", "--device", "usb"]) == 2
+    assert main(["mic", "--device", "usb"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("turnengine: error: no microphone") and err.count("\n") == 1
     assert "Traceback" not in err
 
 
-def test_no_portaudio_library_is_one_line_and_exit_2(monkeypatch, capsys):
+def test_no_portaudio_library_is_one_line_and_exit_1(monkeypatch, capsys):
     def missing():
         raise OSError("PortAudio library not found")
 
     monkeypatch.setattr(mic_device, "_import_sounddevice", missing)
-    assert main(["mic"]) == 2
+    assert main(["mic"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "PortAudio library not found" in err
     assert "libportaudio2" in err
 
 
-def test_real_turnengine_mic_on_this_machine_exits_2_with_one_line():
+def test_real_turnengine_mic_on_this_machine_exits_1_with_one_line():
     proc = subprocess.run([sys.executable, "-m", "turnengine.cli", "mic", "--seconds", "0.5"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=_env(),
                           stdin=subprocess.DEVNULL)
     if proc.returncode == 0:
         pytest.skip("this machine has a working microphone")
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith("turnengine: error: ") and proc.stderr.count("\n") == 1
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
@@ -291,7 +291,7 @@ def test_choose_rate():
 def test_unsupported_default_rate_falls_back_or_fails_with_one_line(monkeypatch, capsys):
     sd = _fake_sounddevice(default_rate=22050.0, accepted=(22050,))
     monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: sd)
-    assert main(["mic"]) == 2
+    assert main(["mic"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "22050 Hz" in err and "Fake USB Mic" in err
 

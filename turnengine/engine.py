@@ -401,6 +401,14 @@ class TurnEngine(HostCallsAPI):
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
         """Run ``action(engine)`` when the engine clock reaches ``seconds``.
 
+        Parameters
+        ----------
+        seconds : float
+            Absolute stream time in seconds (the clock of ``stream_time``: audio pushed plus
+            :meth:`advance`, from the stream's start), not a delay from now.
+        action : callable
+            Called with the engine as its only argument; its return value is ignored.
+
         During audio it runs at the end of the first VAD window that reaches ``seconds``; during
         :meth:`advance`, at exactly ``seconds``; a time already passed runs at the next
         ``push_audio``/``advance``.  Host calls made by the action take effect at that clock

@@ -8,16 +8,18 @@ last utterance and its turn are decided as they would be live.  With a scenario,
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .audio import AudioFile, read_audio
+from .audio import AudioFile, AudioInfo, audio_blocks, inspect_audio, read_audio
 from .engine import TurnEngine
 from .events import Event
 from .options import TurnEngineOptions
@@ -25,6 +27,12 @@ from .report import SessionReport
 from .scenario import Scenario, ScenarioPlayer
 
 logger = logging.getLogger("turnengine")
+
+#: A scenario's actions may run this many seconds past the end of the audio (the agent may go
+#: on speaking after the user's recording ends); later times are refused.
+SCENARIO_TAIL_S = 60.0
+#: Seconds of audio :func:`stream_file` reads from the file at a time.
+BLOCK_S = 5.0
 
 
 def default_tail_s(options: TurnEngineOptions) -> float:
@@ -38,8 +46,9 @@ class ReplayResult:
 
     Attributes
     ----------
-    audio : AudioFile
-        The decoded file.
+    audio : AudioFile or AudioInfo
+        The decoded file, or (:func:`stream_file`) the file's description: ``path``,
+        ``sample_rate`` and ``duration`` either way, ``samples`` only on an AudioFile.
     events : list of Event
         Every session event, in order (``metrics_collected`` included).
     report : SessionReport
@@ -50,7 +59,7 @@ class ReplayResult:
         The (closed) engine.
     """
 
-    audio: AudioFile
+    audio: AudioFile | AudioInfo
     events: list[Event]
     report: SessionReport
     wall_s: float
@@ -58,36 +67,52 @@ class ReplayResult:
 
 
 def replay_file(path: str | os.PathLike[str], **kwargs: Any) -> ReplayResult:
-    """Read an audio file (soundfile) and :func:`replay_audio` it.
+    """Read a whole audio file (soundfile) and :func:`replay_audio` it; ``result.audio`` holds
+    its samples.  :func:`stream_file` does the same in constant memory.
 
     Raises
     ------
     FileNotFoundError
         The file does not exist.
+    OSError
+        The file cannot be opened (``PermissionError``, ...).
     ValueError
         Not decodable audio, plus everything :func:`replay_audio` raises.
     """
     return replay_audio(read_audio(path), **kwargs)
 
 
-def replay_audio(audio: AudioFile, *, vad: str = "silero",
+def stream_file(path: str | os.PathLike[str], **kwargs: Any) -> ReplayResult:
+    """:func:`replay_file`, reading the file in blocks of :data:`BLOCK_S` seconds: memory stays
+    flat however long the file (``turnengine run``).  The events are the same; ``result.audio``
+    is the file's :class:`~turnengine.audio.AudioInfo` (no samples).
+
+    Raises
+    ------
+    As :func:`replay_file`.
+    """
+    return replay_audio(inspect_audio(path), **kwargs)
+
+
+def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
                  scenario: Scenario | None = None, chunk_ms: float = 20.0,
                  tail_s: float | None = None, realtime: bool = False, stt_gate: bool = False,
                  turn_detector: str | None = None, eot_model: Any = None,
                  on_events: Callable[[list[Event]], Any] | None = None,
                  keep_window_log: bool = False) -> ReplayResult:
-    """Push decoded audio through a new engine and collect its events.
+    """Push audio (decoded, or read from a file in blocks) through a new engine; collect events.
 
     Parameters
     ----------
-    audio : AudioFile
-        Samples of shape (n_frames, n_channels), int16 or float32, at any supported rate.
+    audio : AudioFile or AudioInfo
+        Samples (n_frames, n_channels), int16 or float32, at any supported rate; or a checked
+        file (:func:`~turnengine.audio.inspect_audio`), read in blocks as it is pushed.
     vad : str
         VAD backend name.
     options : TurnEngineOptions, optional
-        Engine options, complete. When omitted: the scenario's ``options`` (if any) on top of
-        the SPEC defaults. (The CLI merges a scenario's options with the flags given.)
+        Engine options, complete; default: the scenario's ``options`` (if any) on top of the
+        SPEC defaults (the CLI merges a scenario's options with the flags given).
     model_path : str, optional
         A ``silero_vad.onnx`` instead of the packaged one.
     scenario : Scenario, optional
@@ -114,23 +139,22 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     Raises
     ------
     ValueError
-        An unsupported rate, bad options, ``chunk_ms <= 0`` or ``tail_s < 0``.
+        Unsupported rate, bad options, ``chunk_ms <= 0``, ``tail_s < 0``, scenario times past
+        the audio plus :data:`SCENARIO_TAIL_S`.
     """
     if not chunk_ms > 0:
         raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
     engine = _start_engine(audio, scenario, options, vad=vad, model_path=model_path,
                            stt_gate=stt_gate, turn_detector=turn_detector, eot_model=eot_model,
                            keep_window_log=keep_window_log)
-    signal = _with_tail(audio, _tail_seconds(audio, engine.options, scenario, tail_s))
-    chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
+    tail = _tail_seconds(audio, engine.options, scenario, tail_s)
     wall0 = time.perf_counter()
-    events = _push_chunks(engine, signal, chunk, audio.sample_rate, realtime, on_events)
+    events, audio = _push_audio(engine, audio, tail, chunk_ms, realtime, on_events)
     events += _delivered(run_out(engine), on_events)
-    report = engine.close()
-    return ReplayResult(audio, events, report, time.perf_counter() - wall0, engine)
+    return ReplayResult(audio, events, engine.close(), time.perf_counter() - wall0, engine)
 
 
-def _start_engine(audio: AudioFile, scenario: Scenario | None,
+def _start_engine(audio: AudioFile | AudioInfo, scenario: Scenario | None,
                   options: TurnEngineOptions | None, **kwargs: Any) -> TurnEngine:
     """A replay engine (model inline): ``options``, else the scenario's, else the defaults;
     with a :class:`ScenarioPlayer` attached when there is a scenario."""
@@ -143,38 +167,104 @@ def _start_engine(audio: AudioFile, scenario: Scenario | None,
     return engine
 
 
-def _tail_seconds(audio: AudioFile, options: TurnEngineOptions, scenario: Scenario | None,
-                  tail_s: float | None) -> float:
+def _tail_seconds(audio: AudioFile | AudioInfo, options: TurnEngineOptions,
+                  scenario: Scenario | None, tail_s: float | None) -> float:
     """Seconds of silence after the audio: ``tail_s``, else :func:`default_tail_s` extended to
-    the end of the scenario's last action."""
+    the end of the scenario's last action (at most :data:`SCENARIO_TAIL_S` past the audio)."""
     tail = default_tail_s(options) if tail_s is None else tail_s
     if tail < 0:
         raise ValueError(f"tail_s must be >= 0, got {tail}")
-    if scenario is not None and tail_s is None:
-        last = max([a.end_s for a in scenario.agent] + [t.t_s for t in scenario.transcripts]
-                   + [0.0])
-        tail = max(tail, last - audio.duration + default_tail_s(options))
-    return tail
+    last = check_scenario_times(scenario, audio.duration)
+    if scenario is None or tail_s is not None:
+        return tail
+    return max(tail, last - audio.duration + default_tail_s(options))
 
 
-def _with_tail(audio: AudioFile, tail_s: float) -> np.ndarray:
-    """The samples (mono as a 1-D array) followed by ``tail_s`` of digital silence."""
-    samples = audio.samples[:, 0] if audio.samples.shape[1] == 1 else audio.samples
-    silence = np.zeros((int(round(tail_s * audio.sample_rate)),) + samples.shape[1:],
-                       dtype=samples.dtype)
-    return np.concatenate([samples, silence]) if silence.shape[0] else samples
+def check_scenario_times(scenario: Scenario | None, duration_s: float) -> float:
+    """The time of a scenario's last action (0 without one), checked against the audio.
+
+    Raises
+    ------
+    ValueError
+        If an action comes later than :data:`SCENARIO_TAIL_S` after the end of the audio
+        (``start_s: 1e7`` would otherwise mean replaying 116 days of silence).
+    """
+    if scenario is None:
+        return 0.0
+    last = max([a.end_s for a in scenario.agent] + [t.t_s for t in scenario.transcripts]
+               + [0.0])
+    if last > duration_s + SCENARIO_TAIL_S:
+        raise ValueError(f"scenario action at {last:g} s is past the end of the audio "
+                         f"({duration_s:.2f} s) plus {SCENARIO_TAIL_S:g} s; scenario times "
+                         "must fall within the file")
+    return last
 
 
-def _push_chunks(engine: TurnEngine, signal: np.ndarray, chunk: int, sample_rate: int,
+def _push_audio(engine: TurnEngine, audio: AudioFile | AudioInfo, tail_s: float,
+                chunk_ms: float, realtime: bool, on_events: Callable[[list[Event]], Any] | None
+                ) -> tuple[list[Event], AudioFile | AudioInfo]:
+    """Push the audio then ``tail_s`` of silence in chunks of ``chunk_ms``: the events, and the
+    audio as far as it was read (a file that ended early is shorter than its header said)."""
+    chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
+    read = [0]
+    signal = itertools.chain(_blocks(audio, chunk, read), _silence(audio, tail_s, chunk))
+    events = _push_chunks(engine, _rechunk(signal, chunk), audio.sample_rate, realtime, on_events)
+    if isinstance(audio, AudioInfo) and read[0] != audio.frames:
+        audio = dataclasses.replace(audio, frames=read[0])
+    return events, audio
+
+
+def _blocks(audio: AudioFile | AudioInfo, chunk: int, read: list[int]) -> Iterator[np.ndarray]:
+    """The audio (mono as 1-D): the decoded samples, or the file read in blocks of a whole
+    number of chunks; ``read[0]`` counts the frames."""
+    if isinstance(audio, AudioFile):
+        blocks: Iterable[np.ndarray] = [audio.samples]
+    else:
+        blocks = audio_blocks(audio, chunk * max(1, round(BLOCK_S * audio.sample_rate / chunk)))
+    for block in blocks:
+        read[0] += block.shape[0]
+        yield block[:, 0] if block.shape[1] == 1 else block
+
+
+def _silence(audio: AudioFile | AudioInfo, tail_s: float, chunk: int) -> Iterator[np.ndarray]:
+    """``tail_s`` of digital silence shaped as the audio's blocks, a chunk at a time."""
+    if isinstance(audio, AudioFile):
+        channels, dtype = audio.samples.shape[1], audio.samples.dtype
+    else:
+        channels, dtype = audio.channels, np.dtype(audio.dtype)
+    left = int(round(tail_s * audio.sample_rate))
+    zeros = np.zeros((min(left, chunk),) + (() if channels == 1 else (channels,)), dtype)
+    while left > 0:
+        yield zeros[:left]
+        left -= zeros.shape[0]
+
+
+def _rechunk(blocks: Iterable[np.ndarray], chunk: int) -> Iterator[np.ndarray]:
+    """The samples of ``blocks`` in contiguous pieces of ``chunk`` frames (the last may be
+    shorter): the same pieces however the blocks are cut."""
+    carry: np.ndarray | None = None
+    for block in blocks:
+        if carry is not None:
+            block = np.concatenate([carry, block])
+        whole = block.shape[0] - block.shape[0] % chunk
+        for i in range(0, whole, chunk):
+            yield np.ascontiguousarray(block[i:i + chunk])
+        carry = block[whole:] if whole < block.shape[0] else None
+    if carry is not None:
+        yield np.ascontiguousarray(carry)
+
+
+def _push_chunks(engine: TurnEngine, signal: Iterable[np.ndarray], sample_rate: int,
                  realtime: bool, on_events: Callable[[list[Event]], Any] | None) -> list[Event]:
-    """Push ``signal`` in chunks of ``chunk`` samples (paced at real time if asked)."""
+    """Push each piece of ``signal`` (paced at real time if asked)."""
     events: list[Event] = []
     wall0 = time.perf_counter()
-    for i in range(0, signal.shape[0], chunk):
-        piece = np.ascontiguousarray(signal[i:i + chunk])
+    pushed = 0
+    for piece in signal:
         events += _delivered(engine.push_audio(piece), on_events)
+        pushed += piece.shape[0]
         if realtime:
-            lag = (i + piece.shape[0]) / sample_rate - (time.perf_counter() - wall0)
+            lag = pushed / sample_rate - (time.perf_counter() - wall0)
             if lag > 0:
                 time.sleep(lag)
     return events

@@ -33,6 +33,9 @@ from .events import Event
 from .host.playback import AgentPlayback
 from .options import TurnEngineOptions
 
+#: How deep a scenario's JSON may nest (the format needs 3 levels: object, list, object).
+MAX_DEPTH = 16
+
 
 class ScenarioError(ValueError):
     """A scenario file or dict that does not match the format."""
@@ -80,6 +83,7 @@ class Scenario:
         if not isinstance(data, dict):
             raise ScenarioError(f"{source}: expected a JSON object with 'agent', 'transcripts' "
                                 f"and 'options', got {type(data).__name__}")
+        _check_depth(data, source)
         unknown = set(data) - {"agent", "transcripts", "options"}
         if unknown:
             raise ScenarioError(f"{source}: unknown key(s) {sorted(unknown)}; expected 'agent', "
@@ -111,17 +115,37 @@ class Scenario:
         ------
         FileNotFoundError
             The file does not exist.
+        OSError
+            It cannot be read (``PermissionError``, ...).
         ScenarioError
-            Not JSON, or not the scenario format.
+            Not UTF-8 JSON, nested deeper than :data:`MAX_DEPTH`, or not the scenario format.
         """
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"no such scenario file: {path}")
+        if path.is_dir():
+            raise ScenarioError(f"{path} is a directory, not a scenario file")
         try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{path}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise ScenarioError(f"{path}: JSON nested too deeply (a scenario nests "
+                                f"{MAX_DEPTH} levels at most)") from None
         return cls.from_dict(data, str(path))
+
+
+def _check_depth(data: Any, source: str) -> None:
+    """Refuse values nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"{source}: nested more than {MAX_DEPTH} levels deep; a "
+                                "scenario is an object of lists of objects")
+        children = (value.values() if isinstance(value, dict)
+                    else value if isinstance(value, list) else ())
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _list(data: dict[str, Any], key: str, source: str) -> list[Any]:
@@ -166,8 +190,11 @@ def _transcript(item: Any, where: str) -> TranscriptLine:
     if conf is not None and (isinstance(conf, bool) or not isinstance(conf, (int, float))
                              or not 0 <= conf <= 1):
         raise ScenarioError(f"{where}: 'confidence' must be in [0, 1], got {conf!r}")
-    return TranscriptLine(t, text, is_final, None if conf is None else float(conf),
-                          item.get("language"), item.get("speaker_id"))
+    language, speaker = item.get("language"), item.get("speaker_id")
+    if not all(v is None or isinstance(v, str) for v in (language, speaker)):
+        raise ScenarioError(f"{where}: 'language' and 'speaker_id' must be strings")
+    return TranscriptLine(t, text, is_final, None if conf is None else float(conf), language,
+                          speaker)
 
 
 class ScenarioPlayer:

@@ -1,20 +1,40 @@
 """What the commands share: one-line errors with an exit code, the engine options as flags,
-checked output paths, the bundled demo clip and ``--scenario`` loading."""
+checked output paths and model files, the bundled demo clip and ``--scenario`` loading."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.resources
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...options import TurnEngineOptions
 from ...scenario import Scenario
 
-EXIT_USAGE = 2
+# One exit-code scheme for every command (README "Command line", ``--help`` epilog).
+EXIT_OK = 0
+"""Done; also when the reader of stdout went away early (``turnengine run | head``)."""
 EXIT_INPUT = 1
+"""An input could not be used: a file (audio, scenario, labels, model, directory) missing,
+unreadable or invalid, no microphone, or a failure while processing."""
+EXIT_USAGE = 2
+"""The command line is wrong: unknown command or flag, a bad flag value (``--min-endpointing-delay
+abc``), values that contradict, an output path that cannot be written."""
+EXIT_INTERRUPTED = 130
+"""Stopped with Ctrl-C."""
+
+EXIT_CODES_HELP = ("exit status: 0 done (also when a reader such as `head` closes stdout early); "
+                   "1 an input could not be used (a missing, unreadable or invalid audio, "
+                   "scenario, label or model file; no microphone) or processing failed; 2 a bad "
+                   "command line (unknown flag, bad value, unwritable output path); 130 "
+                   "interrupted (Ctrl-C). Errors are one line on stderr.")
+
+VAD_CHOICES = ("silero", "silero-onnx", "energy")
 
 BUNDLED_CLIP_NAME = "composed_dialogue.wav"
 
@@ -109,13 +129,40 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_engine_flags(p: Any) -> None:
     """--vad, --model-path and --turn-detector, the same on every command that builds engines."""
-    p.add_argument("--vad", default="silero",
+    p.add_argument("--vad", default="silero", choices=VAD_CHOICES,
                    help="VAD backend: silero (default, native kernel), silero-onnx, energy")
     p.add_argument("--model-path", default=None,
                    help="silero_vad.onnx to use instead of the packaged one")
     p.add_argument("--turn-detector", default=None, choices=["smart-turn"],
                    help="end-of-turn model (default: none, the fixed delay); needs "
                         "pip install \"turnengine[smart-turn]\"")
+
+
+def check_model_path(model_path: str | None, vad: str) -> None:
+    """Load ``--model-path`` once before any work, so a missing, unreadable or garbage model
+    file is one line (exit 1), not a traceback from onnxruntime halfway through."""
+    if model_path is None:
+        return
+    if vad == "energy":
+        raise CLIError("--model-path is for the Silero VADs; --vad energy takes no model file",
+                       EXIT_USAGE)
+    path = Path(model_path)
+    if not path.exists():
+        raise CLIError(f"no such model file: {path}")
+    if path.is_dir():
+        raise CLIError(f"model file {path} is a directory")
+    from ...vad import load_vad
+
+    try:
+        with open(path, "rb"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the engine warns again if it falls back
+            load_vad(vad, 16000, path).probabilities(np.zeros(1024, np.float32))
+    except OSError as exc:
+        raise CLIError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # onnx/onnxruntime parse errors have no common base class
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CLIError(f"{path} is not a Silero VAD ONNX model ({type(exc).__name__}: "
+                       f"{reason[:200]})") from None
 
 
 def options_from_args(args: argparse.Namespace) -> TurnEngineOptions:

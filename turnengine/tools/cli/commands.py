@@ -16,6 +16,7 @@ from typing import Any
 
 from ..format import format_event
 from .args import (
+    EXIT_INPUT,
     EXIT_USAGE,
     CLIError,
     bundled_clip,
@@ -23,49 +24,58 @@ from .args import (
     options_from_args,
     writable_output,
 )
+from .output import Printer
 from .progress import long_run_progress
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``turnengine run``: replay a file and print its events (timeline or JSON lines)."""
-    from ...replay import replay_file
+    """``turnengine run``: replay a file and print its events (timeline or JSON lines).
+
+    The file is read in blocks (memory stays flat however long it is); a closed stdout
+    (``| head``) stops the printing, not the ``--report``.
+    """
+    from ...audio import inspect_audio
+    from ...replay import check_scenario_times, replay_audio
 
     options_from_args(args)  # one-line errors for bad flag values
     report_path = writable_output(args.report, "report")
     path = Path(args.file) if args.file else bundled_clip()
-    out = sys.stdout
     scenario, options = load_scenario(args)
+    try:  # every input checked before the first line is printed
+        audio = inspect_audio(path)
+        check_scenario_times(scenario, audio.duration)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(str(exc)) from None
+    printer, out = Printer(keep_going=report_path is not None), sys.stdout
 
     def show(events: list[Any]) -> None:
         for ev in events:
-            if ev.type == "metrics_collected" and not args.metrics:
-                continue
-            line = json.dumps(ev.to_dict()) if args.json else format_event(ev)
-            print(line, file=out, flush=args.realtime)
+            if ev.type != "metrics_collected" or args.metrics:
+                printer.print(json.dumps(ev.to_dict()) if args.json else format_event(ev), out,
+                              flush=args.realtime)
 
     if not args.json:
-        print(f"# {path.name}: replaying with vad={args.vad}", file=out)
+        printer.print(f"# {path.name}: replaying with vad={args.vad}")
     bar = long_run_progress(path, args)
     if bar is not None:
         out = bar.stdout()  # timeline lines print above the bar
     try:
         with bar if bar is not None else contextlib.nullcontext():
-            result = replay_file(path, vad=args.vad, options=options,
-                                 model_path=args.model_path, scenario=scenario,
-                                 chunk_ms=args.chunk_ms, realtime=args.realtime,
-                                 turn_detector=args.turn_detector,
-                                 on_events=bar.follow(show) if bar is not None else show)
+            result = replay_audio(audio, vad=args.vad, options=options,
+                                  model_path=args.model_path, scenario=scenario,
+                                  chunk_ms=args.chunk_ms, realtime=args.realtime,
+                                  turn_detector=args.turn_detector,
+                                  on_events=bar.follow(show) if bar is not None else show)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
-    out = sys.stdout
     if report_path is not None:
         _write(report_path, result.report.to_json(), "report")
     if not args.json:
         turns = sum(1 for e in result.events if e.type == "user_turn_completed")
         dur = result.audio.duration
-        print(f"# {turns} user turn(s) in {dur:.2f}s of audio at {result.audio.sample_rate} Hz; "
-              f"processed in {result.wall_s:.2f}s ({dur / max(result.wall_s, 1e-9):.0f}x real "
-              "time)", file=out)
+        printer.print(f"# {turns} user turn(s) in {dur:.2f}s of audio at "
+                      f"{result.audio.sample_rate} Hz; processed in {result.wall_s:.2f}s "
+                      f"({dur / max(result.wall_s, 1e-9):.0f}x real time)")
     return 0
 
 
@@ -136,8 +146,8 @@ def cmd_mic(args: argparse.Namespace) -> int:
     header = f"turnengine mic: {source.name} at {source.sample_rate} Hz, vad={args.vad}"
     try:
         interrupted = run_live(session, header=header, note=note, max_seconds=args.seconds)
-    except MicError as exc:
-        raise CLIError(str(exc), EXIT_USAGE) from None
+    except MicError as exc:  # no device: an input that cannot be used
+        raise CLIError(str(exc), EXIT_INPUT) from None
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     report = session.finish(let_agent_finish=not interrupted)
@@ -177,8 +187,8 @@ def _mic_session(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
                              simulate_agent=args.simulate_agent,
                              agent_speech_s=args.agent_seconds,
                              record=args.save_audio is not None)
-    except MicError as exc:
-        raise CLIError(str(exc), EXIT_USAGE) from None
+    except MicError as exc:  # no device: an input that cannot be used
+        raise CLIError(str(exc), EXIT_INPUT) from None
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     return session, source, notes

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
 
-from .args import add_engine_flags, add_option_flags
+from .args import EXIT_CODES_HELP, EXIT_USAGE, add_engine_flags, add_option_flags
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit 2, and whose help ends with the
+    exit codes (its sub-parsers are of the same class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("epilog", EXIT_CODES_HELP)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """``turnengine: error: argument --min-endpointing-delay: expected a float, got 'abc'
+        (see turnengine run --help)`` instead of the whole usage."""
+        self.exit(EXIT_USAGE, f"turnengine: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``turnengine {run,bench,eval,mic,plot}``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="turnengine",
         description="Real-time turn detection for voice agents: replay audio through the engine.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")

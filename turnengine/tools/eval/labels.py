@@ -237,6 +237,8 @@ def load_labels(path: str | Path) -> Labels:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{p}: not a valid JSON label file ({exc})") from exc
+    except RecursionError:
+        raise ValueError(f"{p}: not a label file (JSON nested too deeply)") from None
     return Labels.from_dict(data, source=str(p))
 
 

@@ -37,7 +37,8 @@ class PlotResult:
     replay : ReplayResult
         The replay the timeline came from (events, report, engine).
     notes : list of str
-        Things the caller may want to tell the user (a label file that could not be read).
+        Things the caller may want to tell the user (a label file that could not be read, or
+        none found beside the audio).
     """
 
     timeline: Timeline
@@ -115,6 +116,9 @@ def _labels_for(path: str | os.PathLike[str], labels: str | os.PathLike[str] | N
                 return load_labels(beside)
             except ValueError as exc:
                 notes.append(f"ignoring {beside.name}: not a label file ({exc})")
+        else:
+            notes.append(f"no labels found (looked for {beside}); --labels L.json names a "
+                         "label file")
         return None
     if labels:
         return load_labels(Path(labels))

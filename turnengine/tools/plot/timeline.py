@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...audio import AudioFile
 from ...engine import WindowLog
 from ...events import (
     AgentFalseInterruptionEvent,
@@ -172,7 +173,12 @@ def build_timeline(result: ReplayResult, *, labels: Labels | None = None,
     ------
     RuntimeError
         If the replay's engine kept no window log.
+    TypeError
+        If the replay kept no samples to draw (``stream_file``).
     """
+    if not isinstance(result.audio, AudioFile):
+        raise TypeError("build_timeline needs the replayed samples: replay_file or "
+                        "replay_audio, not stream_file")
     engine = result.engine
     window = engine.window_log()
     duration = float(max(result.report.duration, result.audio.duration,
