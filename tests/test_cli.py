@@ -129,6 +129,10 @@ def test_bench_json_has_the_issue_fields(capsys):
                 "real_time_factor", "rss_per_stream_bytes", "end_to_end"):
         assert key in result
     assert result["native"]["single"]["p50"] > 0 and result["end_to_end"]["events"] > 0
+    eot = result["end_of_turn_model"]  # the dev extra installs the Smart Turn model
+    assert eot["rescoring"]["predictions"] >= eot["single_shot"]["predictions"] > 0
+    assert eot["single_shot"]["turns"] > 0 and eot["rescoring"]["turns"] > 0
+    assert eot["no_model"]["streams_per_core"] > eot["rescoring"]["streams_per_core"] > 0
     assert main(["bench", "--streams", "0"]) == 2
 
 

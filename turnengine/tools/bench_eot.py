@@ -66,7 +66,9 @@ def model_cost(model: Any = None) -> dict[str, Any] | None:
         (``cpu_s_per_audio_min``, ``streams_per_core``) and, for ``single_shot`` and
         ``rescoring``: ``interval_s``, ``turns``, ``predictions``, ``predictions_per_turn``,
         ``model_ms_per_prediction``, ``model_cpu_s_per_audio_min``, ``cpu_s_per_audio_min``
-        (engine and model) and ``streams_per_core`` (60 / that).
+        (engine and model) and ``streams_per_core`` (60 / that); ``batch``: thread CPU ms per
+        question of 8 single predictions and of one batch of 8 (``single_ms_per_turn``,
+        ``batched_ms_per_turn``).
     """
     from ..audio import AudioFile
     from ..eot import load_smart_turn
@@ -97,7 +99,28 @@ def model_cost(model: Any = None) -> dict[str, Any] | None:
             "model_cpu_s_per_audio_min": model_s / minutes,
             "cpu_s_per_audio_min": cpu / minutes,
             "streams_per_core": 60.0 / (cpu / minutes)}
+    out["batch"] = _batch_cost(model)
     return out
+
+
+def _batch_cost(model: Any, n: int = 8, repeats: int = 3) -> dict[str, float] | None:
+    """Thread CPU ms per turn of ``n`` single predictions against one batch of ``n``
+    (would batching a group's concurrent questions pay?); None for a model without
+    ``predict_batch``."""
+    if not hasattr(model, "predict_batch"):
+        return None
+    x = np.random.default_rng(0).standard_normal((n, 80, 800)).astype(np.float32) * 0.1
+    model.predict_batch(x)  # warm-up
+    t0 = time.thread_time_ns()
+    for _ in range(repeats):
+        for i in range(n):
+            model.predict(x[i])
+    single = (time.thread_time_ns() - t0) / (1e6 * n * repeats)
+    t0 = time.thread_time_ns()
+    for _ in range(repeats):
+        model.predict_batch(x)
+    batched = (time.thread_time_ns() - t0) / (1e6 * n * repeats)
+    return {"turns": n, "single_ms_per_turn": single, "batched_ms_per_turn": batched}
 
 
 def format_model_cost(cost: dict[str, Any] | None) -> list[str]:
@@ -119,4 +142,8 @@ def format_model_cost(cost: dict[str, Any] | None) -> list[str]:
                      f"{row['model_ms_per_prediction']:8.1f} "
                      f"{row['model_cpu_s_per_audio_min']:11.3f} "
                      f"{row['cpu_s_per_audio_min']:9.3f} {row['streams_per_core']:12.0f}")
+    batch = cost.get("batch")
+    if batch:
+        lines.append(f"{batch['turns']} questions: {batch['single_ms_per_turn']:.1f} ms CPU each "
+                     f"alone, {batch['batched_ms_per_turn']:.1f} ms each in one batch")
     return lines
