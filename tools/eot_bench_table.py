@@ -130,15 +130,18 @@ def _draw(results: list[tuple[str, list[Point]]], out: Path, title: str) -> None
         pts = [(1000 * lat, 100 * fc) for fc, lat in points if fc is not None and lat is not None]
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color=f"C{k}", alpha=0.45)
         front = [points[i] for i in pareto_front(points)]
+        before = "before" in name  # drawn wide and dashed: the new policy may lie on top
         ax.step([1000 * lat for _, lat in front], [100 * fc for fc, _ in front],  # type: ignore
-                where="post", color=f"C{k}", lw=1.6, label=name)
+                where="post", color=f"C{k}", lw=3.2 if before else 1.6,
+                ls="--" if before else "-", alpha=0.6 if before else 1.0, label=name)
     for x in (300, 600):
         ax.axvline(x, color="#999999", ls=":", lw=0.9)
     for y in (5, 10):
         ax.axhline(y, color="#999999", ls=":", lw=0.9)
     ax.set_xlabel("mean eot latency (ms)")
     ax.set_ylabel("false cut-off rate (% of holds)")
-    ax.set_xlim(0, 3200)
+    right = max((lat for _, pts in results for _, lat in pts if lat is not None), default=3.0)
+    ax.set_xlim(0, 1000 * right + 100)
     ax.set_ylim(bottom=0)
     ax.grid(color="#e6e6e6", lw=0.6)
     ax.legend(fontsize=8, loc="upper right", title="Pareto frontier of each policy's sweep",
@@ -177,7 +180,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directories", nargs="+")
     parser.add_argument("--curve", type=Path, help="write the pooled curves (PNG)")
     parser.add_argument("--json", type=Path, help="write every sweep as JSON")
+    parser.add_argument("--replot", type=Path,
+                        help="draw --curve from a --json file of an earlier run (no replays)")
     args = parser.parse_args(argv)
+    if args.replot is not None:
+        saved = json.loads(args.replot.read_text())
+        _draw([(n, [(p["fc"], p["mean"]) for p in v["pooled"]]) for n, v in saved.items()],
+              args.curve or Path("eot_bench_curve.png"),
+              f"false cut-offs vs mean latency, pooled over {', '.join(args.directories)}")
+        return 0
     results: dict[str, list[SweepResult]] = {}
     for name, detector, fixed, axes in FAMILIES:
         configs = sweep_configs(axes, fixed, detector)

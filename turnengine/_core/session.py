@@ -170,7 +170,9 @@ class Session:
         self.bus.emit(AgentFalseInterruptionEvent(stream_time=self._clock.seconds(t),
                                                    created_at=self._clock.epoch(t),
                                                    resumed=resumed))
-        self.turn_start = None  # the speech was not a turn
+        self.turn_start = None  # the speech was not a turn (nor are the model's answers on it)
+        self.eot_seen = []
+        self.eager_sent = False
         if resumed:
             self.agent_speech_interrupted = False
             self.set_agent_state_event(agent_state_name(aux - 1), t)
