@@ -47,8 +47,8 @@ FAMILIES: tuple[tuple[str, str | None, dict[str, Any], tuple[SweepAxis, ...]], .
      {"endpointing_start": "end_of_speech", "eot_prediction_interval": None},
      (SweepAxis("min_endpointing_delay", MODEL_DELAYS), SweepAxis("unlikely_threshold",
                                                                    THRESHOLDS))),
-    ("Smart Turn v3.2, re-scored every 0.2 s (new)", "smart-turn",
-     {"endpointing_start": "silence", "eot_prediction_interval": 0.2},
+    ("Smart Turn v3.2, re-scored every 0.1 s (new)", "smart-turn",
+     {"endpointing_start": "silence", "eot_prediction_interval": 0.1},
      (SweepAxis("min_endpointing_delay", MODEL_DELAYS), SweepAxis("unlikely_threshold",
                                                                    THRESHOLDS))),
 )

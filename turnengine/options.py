@@ -71,7 +71,7 @@ class TurnEngineOptions:
                        "window; a turn may commit inside the VAD hangover) or end_of_speech "
                        "(LiveKit AgentSession: never before the VAD's END_OF_SPEECH)"))
     eot_prediction_interval: float | None = field(
-        default=0.2,
+        default=0.1,
         metadata=_meta("with an end-of-turn model: ask it again this often while the user stays "
                        "silent, until the turn commits; None = once a pause", "s"))
     eager_eot_threshold: float | None = field(
