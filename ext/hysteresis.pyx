@@ -138,6 +138,26 @@ cdef class Hysteresis:
                  float smoothing_alpha, float min_volume=0.0):
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
+        self.s.window_size = window_size
+        self.configure(activation_threshold, deactivation_threshold, min_speech_windows,
+                       min_silence_windows, smoothing_alpha, min_volume)
+        self._cap = -1
+        self._has_runs = False
+        self.reset()
+
+    def configure(self, float activation_threshold, float deactivation_threshold,
+                  long long min_speech_windows, long long min_silence_windows,
+                  float smoothing_alpha, float min_volume=0.0):
+        """Change every threshold and duration, keeping the running state (speaking, runs,
+        smoothed probability): the next window is decided by the new values.
+
+        Parameters are those of the constructor.
+
+        Raises
+        ------
+        ValueError
+            As the constructor (nothing changes then).
+        """
         if min_speech_windows < 1 or min_silence_windows < 1:
             raise ValueError(
                 "min_speech_windows and min_silence_windows must be >= 1, got "
@@ -147,7 +167,6 @@ cdef class Hysteresis:
                         ("smoothing_alpha", smoothing_alpha), ("min_volume", min_volume)):
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
-        self.s.window_size = window_size
         self.s.min_speech_windows = min_speech_windows
         self.s.min_silence_windows = min_silence_windows
         self.s.activation = activation_threshold
@@ -155,9 +174,27 @@ cdef class Hysteresis:
         self.s.alpha = smoothing_alpha
         self.s.beta = <float>1.0 - self.s.alpha
         self.s.min_volume = min_volume
-        self._cap = -1
-        self._has_runs = False
-        self.reset()
+
+    def restore(self, float smoothed, bint speaking, long long speech_run,
+                long long silence_run):
+        """Set the running state to what it was after some window: its smoothed probability,
+        ``SPEAKING`` flag and run lengths (``smoothed_out``, ``flags_out``, ``runs_out`` of that
+        window), so later windows can be decided again (with new options).
+
+        Raises
+        ------
+        ValueError
+            A negative run, or ``smoothed`` outside [0, 1] (nothing changes then).
+        """
+        if speech_run < 0 or silence_run < 0:
+            raise ValueError(f"expected runs >= 0, got {speech_run} and {silence_run}")
+        if not 0.0 <= smoothed <= 1.0:
+            raise ValueError(f"smoothed must be in [0, 1], got {smoothed}")
+        self.s.p_smooth = smoothed
+        self.s.has_prev = 1
+        self.s.speaking = speaking
+        self.s.speech_run = speech_run
+        self.s.silence_run = silence_run
 
     def reset(self):
         """Forget all state: not speaking, no smoothing history."""

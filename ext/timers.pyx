@@ -80,6 +80,7 @@ cdef struct TimerState:
     int64_t words                 # words transcribed in the current utterance
     int no_interrupt              # the host marked the current utterance a backchannel
     int agent_spoke               # the agent has started speaking at least once
+    int64_t agent_first_speech    # clock of the agent's first speech (< 0: not yet)
     int64_t aec_until             # no audio interruptions before this sample (< 0: none)
     int interrupt_pending         # an interruption awaits its verdict (transcript or turn)
     int agent_before_interrupt    # agent state to resume to after a false interruption
@@ -147,6 +148,13 @@ cdef inline void _arm_endpoint(TimerState* s) noexcept nogil:
         s.endpoint_deadline = anchor + s.endpoint_delay
     elif s.mode == TD_STT and s.final_pending:
         s.endpoint_deadline = s.last_speaking + s.endpoint_delay
+
+
+cdef inline void _rearm_endpoint(TimerState* s) noexcept nogil:
+    # The configuration changed: the endpoint deadline is what the new one gives for the pause
+    # in progress (its anchor plus the new delay; a model's delay stays), none when it holds.
+    s.endpoint_deadline = -1
+    _arm_endpoint(s)
 
 
 cdef inline void _user_start(TimerState* s, int64_t t, int64_t start, EventOut* out) noexcept nogil:
@@ -467,6 +475,7 @@ cdef class Timers:
         self.s.words = 0
         self.s.no_interrupt = 0
         self.s.agent_spoke = 0
+        self.s.agent_first_speech = -1
         self.s.aec_until = -1
         self.s.interrupt_pending = 0
         self.s.agent_before_interrupt = AS_SPEAKING
@@ -718,6 +727,7 @@ cdef class Timers:
         self._out(&out)
         if state == AS_SPEAKING and not self.s.agent_spoke:
             self.s.agent_spoke = 1
+            self.s.agent_first_speech = self.s.now
             if self.s.aec_warmup >= 0:
                 self.s.aec_until = self.s.now + self.s.aec_warmup
         if state != AS_LISTENING and self.s.interrupt_pending:
@@ -817,15 +827,118 @@ cdef class Timers:
             _check_deadlines(&self.s, &out)
         return self._drain(&out)
 
-    def set_endpoint_delay(self, long long delay):
-        """Change ``min_endpointing_delay`` (samples) from now on (dynamic endpointing)."""
-        if delay < 0:
-            raise ValueError(f"expected delay >= 0 samples, got {delay}")
-        self.s.endpoint_delay = delay
 
     @property
     def endpoint_delay(self):
         return self.s.endpoint_delay
+
+    # -- configuration changed during a call (TurnEngine.update_options) ----------------------
+    # Each setter applies from the next window (or advance); none fires an event by itself.  A
+    # changed delay moves the pending deadline it governs to that deadline's anchor plus the new
+    # delay (firing at the next window, or at once in advance, when that time has passed).
+
+    def set_endpoint_delay(self, long long delay):
+        """Change ``min_endpointing_delay`` (samples): for dynamic endpointing and live options.
+
+        A pending endpoint deadline set from the fixed delay moves to the back-dated end of
+        speech (or last voiced window) plus ``delay``; one the end-of-turn model's answer set
+        stays.
+        """
+        if delay < 0:
+            raise ValueError(f"expected delay >= 0 samples, got {delay}")
+        self.s.endpoint_delay = delay
+        _rearm_endpoint(&self.s)
+
+    def set_turn_detection(self, int turn_detection, long long predict_after=-1):
+        """Change the ``TurnDetection`` mode (and the model's ``predict_after``, samples, or -1).
+
+        The pending endpoint decision is re-armed under the new mode: ``manual`` cancels it,
+        ``stt`` waits for a final transcript, ``vad`` arms it from the end of speech.
+        """
+        if turn_detection not in (TD_VAD, TD_STT, TD_MANUAL):
+            raise ValueError(f"turn_detection must be 0 (vad), 1 (stt) or 2 (manual), "
+                             f"got {turn_detection}")
+        self.s.mode = turn_detection
+        self.s.predict_after = predict_after if predict_after >= 0 else -1
+        _rearm_endpoint(&self.s)
+
+    def set_min_interruption(self, long long min_interruption):
+        """Change ``min_interruption_duration`` (samples, >= 0); checked at the next window."""
+        if min_interruption < 0:
+            raise ValueError(f"expected min_interruption >= 0 samples, got {min_interruption}")
+        self.s.min_interruption = min_interruption
+
+    def set_min_words(self, long long min_words):
+        """Change ``min_interruption_words`` (>= 0); checked at the next window."""
+        if min_words < 0:
+            raise ValueError(f"min_words must be >= 0, got {min_words}")
+        self.s.min_words = min_words
+
+    def set_allow_interruptions(self, bint allow_interruptions):
+        """Change ``allow_interruptions``; checked at the next window."""
+        self.s.allow_interruptions = allow_interruptions
+
+    def set_away_timeout(self, long long away_timeout):
+        """Change ``user_away_timeout`` (samples; negative disables).
+
+        A pending away deadline keeps its start (when user and agent both became listening)
+        and moves to that start plus the new timeout; a timer enabled while both are listening
+        starts now.
+        """
+        cdef int64_t old = self.s.away_timeout
+        self.s.away_timeout = away_timeout if away_timeout >= 0 else -1
+        if self.s.away_deadline >= 0 and self.s.away_timeout >= 0 and old >= 0:
+            self.s.away_deadline += self.s.away_timeout - old
+        else:
+            self.s.away_deadline = -1
+            _update_away(&self.s)
+
+    def set_aec_warmup(self, long long aec_warmup):
+        """Change ``aec_warmup_duration`` (samples; negative disables): the warm-up still counts
+        from the agent's first speech, if it has started."""
+        self.s.aec_warmup = aec_warmup if aec_warmup >= 0 else -1
+        if self.s.agent_first_speech >= 0:
+            self.s.aec_until = (self.s.agent_first_speech + self.s.aec_warmup
+                                if self.s.aec_warmup >= 0 else -1)
+
+    def set_false_interruption_timeout(self, long long false_interruption_timeout):
+        """Change ``false_interruption_timeout`` (samples; negative disables).
+
+        A pending false-interruption deadline moves to the end of the interrupting speech plus
+        the new timeout (disabling cancels it: the interruption then waits for a transcript, a
+        turn or the agent); an interruption already over when the timer is enabled gets one.
+        The endpoint decision is re-armed (a turn held for a transcript may be released).
+        """
+        cdef int64_t old = self.s.false_int_timeout
+        self.s.false_int_timeout = (false_interruption_timeout
+                                    if false_interruption_timeout >= 0 else -1)
+        if self.s.false_int_timeout < 0:
+            self.s.false_int_deadline = -1
+        elif self.s.false_int_deadline >= 0 and old >= 0:
+            self.s.false_int_deadline += self.s.false_int_timeout - old
+        elif self.s.interrupt_pending and self.s.user_state != US_SPEAKING:
+            self.s.false_int_deadline = self.s.last_speaking + self.s.false_int_timeout
+        _rearm_endpoint(&self.s)
+
+    def set_resume_false_interruption(self, bint resume_false_interruption):
+        """Change ``resume_false_interruption``."""
+        self.s.resume_false_interruption = resume_false_interruption
+
+    def set_from_silence(self, bint from_silence):
+        """Change where the endpointing delay starts (``endpointing_start``); the pending
+        endpoint decision is re-armed from the new anchor."""
+        self.s.from_silence = from_silence
+        _rearm_endpoint(&self.s)
+
+    def set_predict_interval(self, long long predict_interval):
+        """Change ``eot_prediction_interval`` (samples; negative: one prediction a pause)."""
+        self.s.predict_interval = predict_interval if predict_interval >= 0 else -1
+
+    def set_restart_windows(self, long long restart_windows):
+        """Change the voiced windows that resume speech after a commit in the hangover (>= 1)."""
+        if restart_windows < 1:
+            raise ValueError(f"restart_windows must be >= 1, got {restart_windows}")
+        self.s.restart_windows = restart_windows
 
     @property
     def awaiting_model(self):

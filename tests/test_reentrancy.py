@@ -1,12 +1,15 @@
 """Callbacks that call back into the engine: which list gets which event, history turned on
 mid-chunk, a typed turn's callbacks, the report against subscribers that edit events, a group
-pushed nothing."""
+pushed nothing; callbacks and actions that raise KeyboardInterrupt/SystemExit mid-push (no
+window processed twice or skipped)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from conftest import comparable
 
-from turnengine import TurnEngine
+from turnengine import SESSION_EVENTS, TurnEngine
 from turnengine.streams import TurnEngineGroup
 
 
@@ -100,3 +103,170 @@ def test_stream_time_inside_callbacks_is_the_audio_stepped_so_far(clip_a03):
         group.push_audio(stacked[:, a:a + 1600])
     assert in_group and all(dec <= st <= total + 1e-9 for st, dec in in_group), in_group
     assert group[1].stream_time == group[0].stream_time == len(pcm) / 16000
+
+
+# -- a callback that raises (KeyboardInterrupt, SystemExit) mid-push ------------------------------
+class _Interrupts:
+    """Pushes a clip in chunks; the ``nth`` ``name`` event's callback (or a scheduled action)
+    raises ``exc`` once.  Keeps every event in emission order, and which were emitted during
+    calls that raised (their returned list never reaches the host)."""
+
+    def __init__(self, pcm, chunk, name=None, nth=1, exc=KeyboardInterrupt, action_at=None,
+                 finish="push"):
+        self.engine = engine = TurnEngine(keep_window_log=True)
+        self.emitted: list = []
+        self.lost: list = []
+        self.raised = 0
+        seen = [0]
+
+        def raise_once(payload):
+            seen[0] += 1
+            if seen[0] == nth:
+                raise exc("from a callback")
+
+        for kind in SESSION_EVENTS:
+            engine.on(kind, self.emitted.append)
+        if name is not None:
+            engine.on(name, raise_once)
+        if action_at is not None:
+            engine.schedule(action_at, raise_once)
+        self.returned: list = []
+        for a in range(0, len(pcm), chunk):
+            self._call(lambda a=a: engine.push_audio(pcm[a:a + chunk]))
+        if finish == "advance":
+            self._call(lambda: engine.advance(0.0))
+        self._call(engine.flush)
+        self.report = engine.close()
+
+    def _call(self, call):
+        before = len(self.emitted)
+        try:
+            self.returned += call()
+        except (KeyboardInterrupt, SystemExit):
+            self.raised += 1
+            self.lost += self.emitted[before:]
+
+
+@pytest.mark.parametrize("chunk", [10**7, 16000, 4000, 320])
+@pytest.mark.parametrize(("name", "nth", "exc"), [
+    ("user_state_changed", 2, KeyboardInterrupt), ("user_turn_completed", 1, KeyboardInterrupt),
+    ("metrics_collected", 3, SystemExit), ("conversation_item_added", 2, KeyboardInterrupt),
+    ("inference_done", 40, KeyboardInterrupt), ("end_of_speech", 1, KeyboardInterrupt)])
+def test_a_raising_callback_neither_repeats_nor_skips_audio(clip_dialogue, chunk, name, nth,
+                                                            exc):
+    """The exception gets out of push_audio; every event still happens exactly once (the
+    report, the window log and stream_time equal a run whose callback did not raise), and the
+    calls that did not raise return every event but those of the calls that did."""
+    pcm, _ = clip_dialogue
+    calm = _Interrupts(pcm, chunk)
+    run = _Interrupts(pcm, chunk, name, nth, exc)
+    assert run.raised == 1 and calm.raised == 0
+    assert comparable(run.report.events) == comparable(calm.report.events)
+    assert comparable(run.emitted) == comparable(calm.emitted)
+    kept = [e for e in run.emitted if not any(e is x for x in run.lost)]
+    assert comparable(run.returned) == comparable(kept)
+    log, calm_log = run.engine.window_log(), calm.engine.window_log()
+    assert log.flags.tolist() == calm_log.flags.tolist()
+    assert log.probability.tolist() == calm_log.probability.tolist()  # the VAD ran once a window
+    assert run.engine.stream_time == calm.engine.stream_time == len(pcm) / 16000
+
+
+@pytest.mark.parametrize("finish", ["push", "advance"])
+def test_a_raising_scheduled_action_stops_after_its_window(clip_dialogue, finish):
+    pcm, _ = clip_dialogue
+    calm = _Interrupts(pcm[:12 * 16000], 10**7, action_at=7.0)  # (an action that returns)
+    for chunk in (10**7, 5000):
+        run = _Interrupts(pcm[:12 * 16000], chunk, action_at=7.0, nth=1, finish=finish)
+        assert run.raised == 1
+        assert comparable(run.report.events) == comparable(calm.report.events)
+        assert run.engine.window_log().flags.tolist() == calm.engine.window_log().flags.tolist()
+
+
+def test_after_the_exception_the_engine_stands_at_the_window_that_raised(clip_dialogue):
+    pcm, _ = clip_dialogue
+    engine = TurnEngine()
+    engine.on("user_state_changed", lambda ev: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        engine.push_audio(pcm)
+    (first,) = [e for e in engine.close().events if e["type"] == "user_state_changed"]
+    assert engine.decision_time == first["stream_time"] < engine.stream_time == len(pcm) / 16000
+    engine = TurnEngine()
+    stops: list[float] = []
+    engine.on("user_state_changed", lambda ev: (_ for _ in ()).throw(KeyboardInterrupt))
+    for _ in range(100):  # each call finishes what the last one left, up to the next raise
+        try:
+            engine.advance(0.0) if stops else engine.push_audio(pcm)
+            break
+        except KeyboardInterrupt:
+            stops.append(engine.decision_time)
+    assert stops == sorted(stops) and len(stops) > 2
+    changes = [e["stream_time"] for e in engine.close().events
+               if e["type"] == "user_state_changed"]
+    assert stops == changes and engine.decision_time == len(pcm) // 512 * 512 / 16000
+
+
+def test_host_calls_raise_what_their_callbacks_raise_once_done():
+    engine = TurnEngine()
+    engine.on("agent_state_changed", lambda ev: (_ for _ in ()).throw(KeyboardInterrupt))
+    heard: list[str] = []
+    engine.on("agent_state_changed", lambda ev: heard.append(ev.new_state))
+    with pytest.raises(KeyboardInterrupt):
+        engine.set_agent_state("speaking")
+    assert heard == ["speaking"] and engine.agent_state == "speaking"  # every subscriber ran
+    with pytest.raises(KeyboardInterrupt):
+        engine.agent_stopped_speaking("hello")
+    assert engine.agent_state == "listening"
+    assert [m.content for m in engine.close().chat_history] == [["hello"]]
+    engine = TurnEngine()
+    engine.on("options_updated", lambda ev: (_ for _ in ()).throw(SystemExit))
+    with pytest.raises(SystemExit):
+        engine.update_options(min_endpointing_delay=1.0)
+    assert engine.options.min_endpointing_delay == 1.0
+
+
+def test_a_nested_host_calls_callback_raises_out_of_the_push(clip_a03):
+    """A callback's host call whose own callback raises: the push raises after that window."""
+    pcm, _ = clip_a03
+    reports = []
+    for raising in (False, True):
+        engine = TurnEngine()
+        engine.on("user_state_changed", lambda ev, e=engine: e.agent_started_speaking()
+                  if ev.new_state == "speaking" else None)
+        if raising:
+            engine.on("agent_state_changed", lambda ev: (_ for _ in ()).throw(KeyboardInterrupt))
+        try:
+            engine.push_audio(pcm[:40000])
+        except KeyboardInterrupt:
+            assert engine.agent_state == engine.user_state == "speaking"
+            assert engine.decision_time < engine.stream_time == 2.5
+        rest = engine.push_audio(pcm[40000:])
+        assert [e.new_state for e in rest if e.type == "user_state_changed"] == ["listening"]
+        reports.append(comparable(engine.close().events))
+    assert reports[0] == reports[1]
+
+
+def test_options_changed_after_the_exception_apply_where_the_engine_stopped(clip_dialogue):
+    """update_options between the exception and the next push equals the same update made
+    in the callback that raised: both take effect at the window that raised."""
+    pcm, _ = clip_dialogue
+    change = dict(activation_threshold=0.8, min_silence_duration=0.3)
+    runs = []
+    for raising in (False, True):
+        engine = TurnEngine()
+        n = [0]
+
+        def on_state(ev, engine=engine, raising=raising, n=n):
+            n[0] += 1
+            if n[0] == 3:
+                if raising:
+                    raise KeyboardInterrupt
+                engine.update_options(**change)
+
+        engine.on("user_state_changed", on_state)
+        try:
+            engine.push_audio(pcm)
+        except KeyboardInterrupt:
+            engine.update_options(**change)
+        engine.flush()
+        runs.append(comparable(engine.close().events))
+    assert runs[0] == runs[1]

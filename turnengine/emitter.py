@@ -1,6 +1,9 @@
 """Synchronous event subscription: ``on`` / ``off`` / ``once`` (LiveKit's ``EventEmitter`` shape).
 
-A callback that raises is logged and does not stop the engine or the other callbacks (SPEC 10).
+A callback that raises an ``Exception`` is logged and does not stop the engine or the other
+callbacks (SPEC 10).  Anything else (``KeyboardInterrupt``) propagates from here; the engine
+subscribes its host's callbacks wrapped so that it is held until a safe point instead
+(:mod:`turnengine._core.guard`).
 """
 
 from __future__ import annotations

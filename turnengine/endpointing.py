@@ -224,6 +224,23 @@ class EndOfTurn:
         """The decision without a model: the (possibly dynamic) minimum delay."""
         return Decision(self.min_delay, "fallback" if self.fallback else "no_model", None)
 
+    def update_options(self, options: TurnEngineOptions) -> float:
+        """Options changed during the call (``TurnEngine.update_options``): thresholds and
+        delays from the next decision on.  In dynamic mode the learnt minimum delay is kept
+        within the new [min, max]; switching modes starts from ``min_endpointing_delay``.
+
+        Returns
+        -------
+        float
+            The minimum delay now in force (s).
+        """
+        lo, hi = options.min_endpointing_delay, options.max_endpointing_delay
+        dynamic = options.endpointing_mode == "dynamic"
+        self.min_delay = min(hi, max(lo, self.min_delay)) if dynamic and self.dynamic else lo
+        self.dynamic = dynamic
+        self.options = options
+        return self.min_delay
+
     # -- dynamic endpointing -------------------------------------------------------------------
     def observe_pause(self, pause_s: float) -> float | None:
         """A pause of the user's (end of speech to their next speech, no agent turn between).

@@ -15,7 +15,6 @@ made: the end of the last complete VAD window pushed so far.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,9 +26,12 @@ from ._core.batch import StreamParts
 from ._core.bus import EventBus
 from ._core.clock import SampleClock
 from ._core.driver import Driver
+from ._core.guard import CallbackGuard
 from ._core.history import AudioHistory
 from ._core.host_api import HostCallsAPI
 from ._core.host_calls import HostCalls
+from ._core.live_options import LiveOptions
+from ._core.observers import ObserversAPI
 from ._core.pipeline import Pipeline
 from ._core.record import SessionRecord
 from ._core.scheduler import Scheduler
@@ -60,23 +62,19 @@ SESSION_EVENTS: tuple[str, ...] = (
     "user_input_transcribed",
     "conversation_item_added",
     "metrics_collected",
+    "options_updated",
 )
 VAD_EVENTS: tuple[str, ...] = tuple(t.value for t in VADEventType)
 _INT16 = np.dtype(np.int16)
 #: The furthest the engine clock may go (int64 samples, with headroom for deadlines after it).
 _MAX_CLOCK = 2**63 - 2**61
-_AUDIO_VAD_EVENTS = (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPEECH.value)
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
 
 
 class EngineClosedError(ValueError):
     """Raised when audio or host calls reach an engine after ``close()``."""
 
 
-class TurnEngine(HostCallsAPI):
+class TurnEngine(ObserversAPI, HostCallsAPI):
     """Real-time turn detection for one user stream.
 
     Parameters
@@ -132,6 +130,16 @@ class TurnEngine(HostCallsAPI):
     events (``start_of_speech``, ``inference_done``, ``end_of_speech``) carry LiveKit
     ``VADEvent`` fields; ``inference_done`` exists only while someone subscribes to it.
 
+    A callback (or scheduled action) that raises an ``Exception`` is logged and the engine goes
+    on.  One that raises anything else (``KeyboardInterrupt``, ``SystemExit``) gets it out of
+    the engine call that ran it, but only once the engine is consistent: every subscriber of
+    that event and the rest of the window's events run first, then ``push_audio`` raises it
+    after that VAD window (the windows before it and the window itself are processed; the rest
+    of the chunk, already heard by the VAD, is processed first thing by the next
+    ``push_audio``, ``advance`` or ``flush``, its events in that call's list), a host call or
+    ``advance`` at its end.  No window is processed twice or skipped; host calls made in
+    between take effect at :attr:`decision_time`, where the engine stopped.
+
     Examples
     --------
     >>> engine = TurnEngine(sample_rate=16000)  # doctest: +SKIP
@@ -146,19 +154,19 @@ class TurnEngine(HostCallsAPI):
                  audio_stall_watchdog: bool = False,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
-        self._options = _check_options(turn_detector, options, kwargs)
+        chosen = _check_options(turn_detector, options, kwargs)
         self.sample_rate = rate
         self.turn_detector = turn_detector
         model_rate = model_rate_for(rate)
-        eot = EndOfTurn(turn_detector, self.options, model_rate, eot_executor, eot_model)
-        self._pipe = Pipeline(rate, vad, model_path, self.options, eot.predict_after_samples)
+        eot = EndOfTurn(turn_detector, chosen, model_rate, eot_executor, eot_model)
+        self._pipe = Pipeline(rate, vad, model_path, chosen, eot.predict_after_samples)
         self.model_rate = self._pipe.model_rate
         self.vad = self._pipe.vad
         self.started_at = time.time()
         self._closed = False
         self._shutdown_callbacks: list[Callable[[SessionReport], Any]] = []
         self._shutdown_tasks: list[asyncio.Future[Any]] = []
-        self._build_session(eot, keep_window_log)
+        self._build_session(chosen, eot, keep_window_log)
         if eot.uses_model:
             self._history.enable(self._pipe.now)
         if stt_gate:
@@ -166,8 +174,9 @@ class TurnEngine(HostCallsAPI):
         self._stall_watchdog = bool(audio_stall_watchdog)
         self._last_audio_wall = time.monotonic()
 
-    def _build_session(self, eot: EndOfTurn, keep_window_log: bool) -> None:
-        pipe, o = self._pipe, self.options
+    def _build_session(self, o: TurnEngineOptions, eot: EndOfTurn, keep_window_log: bool
+                       ) -> None:
+        pipe = self._pipe
         self._clock = SampleClock(pipe.model_rate, self.started_at)
         self._record = SessionRecord()
         self._bus = EventBus(SESSION_EVENTS + VAD_EVENTS, self._record.record)
@@ -183,50 +192,15 @@ class TurnEngine(HostCallsAPI):
         self._eot_on = eot.uses_model
         self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size)
                             if keep_window_log else None)
+        self._guard = CallbackGuard()
         self._driver = Driver(pipe, self._session, self._scheduler, self._vad_report,
-                              self._history, self._window_log, self)
+                              self._history, self._window_log, self, self._guard)
+        self._live = LiveOptions(o, self.turn_detector, pipe, self._driver, self._session,
+                                 self._vad_report, self._history, self._bus, self._clock)
 
     def _stream_parts(self) -> StreamParts:
         """The parts a :class:`~turnengine.TurnEngineGroup` steps together with other streams."""
         return StreamParts(self._pipe, self._driver, self._vad_report, self._bus.collecting)
-
-    # -- subscription -----------------------------------------------------------------------------
-    def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
-        """Subscribe to a session event or VAD event (see class notes); decorator form allowed.
-
-        Raises
-        ------
-        ValueError
-            If ``name`` is not an event of the engine.
-        """
-        if name in _AUDIO_VAD_EVENTS:
-            self._history.enable(self._pipe.now)
-        self._driver.touched = True
-        return self._bus.on(name, callback)
-
-    def once(self, name: str, callback: Callable[[Any], Any]) -> Any:
-        """Subscribe ``callback`` to the next ``name`` event only."""
-        if name in _AUDIO_VAD_EVENTS:
-            self._history.enable(self._pipe.now)
-        self._driver.touched = True
-        return self._bus.once(name, callback)
-
-    def off(self, name: str, callback: Callable[[Any], Any]) -> None:
-        """Unsubscribe ``callback`` from ``name``."""
-        self._bus.off(name, callback)
-        self._driver.touched = True
-
-    def add_shutdown_callback(self, callback: Callable[[SessionReport], Any]) -> None:
-        """Call ``callback(report)`` once when the engine closes.
-
-        Raises
-        ------
-        TypeError
-            If ``callback`` is not callable.
-        """
-        if not callable(callback):
-            raise TypeError(f"expected a callable, got {type(callback).__name__}")
-        self._shutdown_callbacks.append(callback)
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -242,14 +216,51 @@ class TurnEngine(HostCallsAPI):
 
     @property
     def options(self) -> TurnEngineOptions:
-        """The session's options (read-only: the kernels were built from them)."""
-        return self._options
+        """The options in force (read-only: change them with :meth:`update_options`)."""
+        return self._live.options
 
     @options.setter
     def options(self, value: object) -> None:
-        raise AttributeError("TurnEngine.options is read-only: the kernels were built from it "
-                             "and a new value would change the report but not the decisions; "
-                             "create a new TurnEngine for other options")
+        raise AttributeError("TurnEngine.options is read-only: a new value would change the "
+                             "report but not the kernels; call engine.update_options(**changes)")
+
+    def update_options(self, **changes: Any) -> list[Event]:
+        """Change options during the call (LiveKit ``AgentSession.update_options``, Pipecat
+        ``set_params``), from the next VAD window on.
+
+        Every option of :class:`~turnengine.options.TurnEngineOptions` may change, the
+        endpointing mode and ``turn_detection`` included.  Pending decisions follow the new
+        values: a changed delay or timeout moves the deadline it governs to its anchor (the end
+        of speech; for ``user_away_timeout`` when both went quiet) plus the new value, firing
+        at the next window when that has passed; a delay the end-of-turn model chose stays
+        until its next answer.  Allowed inside callbacks and scheduled actions: the rest of the
+        chunk is then decided with the new options (docs/options.md, "Changing options").
+
+        Parameters
+        ----------
+        **changes
+            Option names and new values, validated as the constructor does.
+
+        Returns
+        -------
+        list of Event
+            ``options_updated`` (``changes``, ``previous``; none when nothing changed), also
+            in the report's events; the report's ``options`` end with the values in force and
+            list every change under ``"updates"``.
+
+        Raises
+        ------
+        TypeError
+            Unknown option name, value of the wrong type.
+        ValueError
+            Bad value, a constructor argument (``vad``, ``turn_detector``, ``sample_rate``,
+            ...) that cannot change during a call, or a closed engine.  Nothing changes then.
+        """
+        self._check_open()
+        with self._bus.collect() as out:
+            self._live.update(changes)
+        self._raise_held()
+        return out
 
     @property
     def user_state(self) -> str:
@@ -349,12 +360,14 @@ class TurnEngine(HostCallsAPI):
         else:
             frames = as_frames(chunk)
         pipe = self._pipe
+        out: list[Event] = []
+        if self._driver.interrupted is not None and not pipe.grouped:
+            self._finish_interrupted(out)
         n_win = pipe.intake(frames)
         if self._stall_watchdog:
             self._last_audio_wall = time.monotonic()
         if not n_win and not self._heap and not self._eot_on:
-            return []  # a push that completed no window: nothing can happen
-        out: list[Event] = []
+            return out  # a push that completed no window: nothing can happen
         collecting = self._bus.collecting  # (the bus's collect(), inlined: hot path)
         collecting.append(out)
         try:
@@ -364,38 +377,17 @@ class TurnEngine(HostCallsAPI):
         pipe.consume(n_win)
         return out
 
-    def window_log(self) -> WindowLog:
-        """Every VAD window kept so far (needs ``keep_window_log=True``); see also
-        :meth:`drain_window_log`.
+    def _finish_interrupted(self, out: list[Event]) -> None:
+        """The rest of the chunk a callback's exception stopped, before anything else."""
+        with self._bus.collect() as events:
+            self._pipe.consume(self._driver.finish_interrupted())
+        out += events
 
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().log(self._pipe.now)
-
-    def drain_window_log(self) -> WindowLog:
-        """The windows kept since the last drain, then forgets them (memory stays flat; what
-        live displays and framework adapters read after each ``push_audio``).
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().drain(self._pipe.now)
-
-    @property
-    def last_probability(self) -> tuple[float, float] | None:
-        """(raw, smoothed) probability of the newest window kept, or None (O(1))."""
-        return None if self._window_log is None else self._window_log.last_probability
-
-    def _checked_log(self) -> WindowLogRecorder:
-        if self._window_log is None:
-            raise RuntimeError("build the engine with TurnEngine(..., keep_window_log=True) to "
-                               "use window_log()")
-        return self._window_log
+    def _raise_held(self) -> None:
+        if not self._bus.collecting:
+            exc = self._guard.take()
+            if exc is not None:
+                raise exc
 
     # -- scheduled host actions -------------------------------------------------------------------
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
@@ -429,7 +421,7 @@ class TurnEngine(HostCallsAPI):
         if at > _MAX_CLOCK:
             raise ValueError(f"schedule({seconds}) is past the engine clock's range "
                              f"({_MAX_CLOCK / self.model_rate:.3g} s, int64 samples)")
-        self._scheduler.add(at, action)
+        self._scheduler.add(at, self._guard.action(action))
         self._driver.touched = True
 
     def wait_for_model(self, timeout: float | None = None) -> bool:
@@ -475,7 +467,9 @@ class TurnEngine(HostCallsAPI):
         """
         self._check_open()
         self._check_not_in_callback("flush")
-        o, out = self.options, []
+        o, out = self.options, list[Event]()
+        if self._driver.interrupted is not None:
+            self._finish_interrupted(out)
         silence = np.zeros(self.sample_rate // 4, np.float32)  # 0.25 s at the input rate
         for _ in range(int(4 * (o.min_silence_duration + o.max_endpointing_delay)) + 4):
             if self.user_state != "speaking" and not self._pipe.hysteresis.speaking:
@@ -516,7 +510,10 @@ class TurnEngine(HostCallsAPI):
             raise ValueError(f"advance({seconds}) would move the engine clock past "
                              f"{_MAX_CLOCK / self.model_rate:.3g} s (int64 samples)")
         with self._bus.collect() as out:
+            if self._driver.interrupted is not None:
+                self._pipe.consume(self._driver.finish_interrupted())
             self._driver.advance(seconds)
+        self._raise_held()
         return out
 
     # -- asyncio ----------------------------------------------------------------------------------
@@ -538,7 +535,8 @@ class TurnEngine(HostCallsAPI):
     def _report(self) -> SessionReport:
         return self._record.report(
             self.options.to_dict() | {"vad": self.vad.name, "turn_detector": self.turn_detector,
-                                      "sample_rate": self.sample_rate},
+                                      "sample_rate": self.sample_rate,
+                                      "updates": list(self._live.updates)},
             self.started_at, self.stream_time)
 
     def close(self) -> SessionReport:
@@ -558,16 +556,7 @@ class TurnEngine(HostCallsAPI):
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        for cb in self._shutdown_callbacks:
-            try:
-                result = cb(report)
-                if inspect.isawaitable(result):
-                    if running is not None:
-                        self._shutdown_tasks.append(asyncio.ensure_future(result))
-                    else:
-                        asyncio.run(_awaited(result))
-            except Exception:
-                logger.exception("shutdown callback %r raised", cb)
+        self._call_shutdown_callbacks(report, running)
         self._bus.end_streams()
         return report
 

@@ -9,8 +9,10 @@ seconds: ``started_at + stream_time``, back-dated for ``user_state_changed``; SP
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -189,6 +191,29 @@ class MetricsCollectedEvent(Event):
 
     metrics: Any = None
     type: Literal["metrics_collected"] = field(init=False, default="metrics_collected")
+
+
+@dataclass(frozen=True)
+class OptionsUpdatedEvent(Event):
+    """``options_updated`` (turnengine): ``update_options`` changed options; they decide from
+    the next VAD window on (``stream_time`` is the clock where they took effect).
+
+    ``changes`` maps each changed option to its new value and ``previous`` to the value it
+    replaced (read-only mappings; plain dicts in ``to_dict()``).
+    """
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    previous: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["options_updated"] = field(init=False, default="options_updated")
+
+    def __post_init__(self) -> None:  # (frozen: a subscriber cannot rewrite the report)
+        object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
+        object.__setattr__(self, "previous", MappingProxyType(dict(self.previous)))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["changes"], out["previous"] = dict(self.changes), dict(self.previous)
+        return out
 
 
 class VADEventType(str, Enum):

@@ -40,6 +40,12 @@ class SttGate:
         self._released_to = 0      # never release a sample twice
         self._segment = 0          # samples forwarded for the current segment
 
+    def rebind(self, ring: AudioRing, prefix_samples: int) -> None:
+        """Options changed: read from ``ring`` (the engine resized its history) and release
+        ``prefix_samples`` of padding from the next speech onset on."""
+        self._ring = ring
+        self._prefix = prefix_samples
+
     @property
     def is_open(self) -> bool:
         return self._next >= 0

@@ -5,6 +5,18 @@ stops after each window that emits, so callbacks (and the host calls they make) 
 clock exactly at that window's end, and scheduled host actions run at the end of the first
 window that reaches their time.  ``VADMetrics`` fall on fixed window boundaries, so the events
 do not depend on how the audio was chunked.
+
+Two things can happen between the steps of a chunk, both at a window boundary:
+
+- a callback changed the hysteresis options (``update_options``): the windows after the
+  boundary were already classified with the old ones, so the hysteresis decides them again
+  from its state after the boundary (:meth:`Pipeline.reclassify`);
+- a callback raised a ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``,
+  held by the engine's :class:`~turnengine._core.guard.CallbackGuard`): the driver stops there
+  and raises it.  The windows up to the boundary are done; the rest of the chunk (classified,
+  not yet stepped through the timers) is kept as :attr:`Driver.interrupted` and finished by the
+  engine's next ``push_audio``/``advance``/``flush`` before anything else, so no window is
+  processed twice or skipped.
 """
 
 from __future__ import annotations
@@ -12,12 +24,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..options import seconds_to_samples
+from .guard import CallbackGuard
 from .history import AudioHistory
 from .pipeline import Pipeline
 from .scheduler import Scheduler
 from .session import Session
 from .vad_report import INFERENCE_DONE, VadReporting
 from .window_log import WindowLogRecorder
+
+
+class Chunk:
+    """Where the driver is in one chunk's windows (kept when a callback's exception stops it).
+
+    ``w``/``jh``: windows and hysteresis events the timers went through; ``logged``: windows
+    copied to the window log; ``g0``: the VAD windows counted before the chunk."""
+
+    __slots__ = ("n_win", "n_h", "start", "g0", "per_window_s", "inference", "w", "jh",
+                 "logged")
+
+    def __init__(self, n_win: int, n_h: int, start: int, g0: int, per_window_s: float,
+                 inference: bool) -> None:
+        self.n_win, self.n_h, self.start, self.g0 = n_win, n_h, start, g0
+        self.per_window_s, self.inference = per_window_s, inference
+        self.w = self.jh = self.logged = 0
 
 
 class Driver:
@@ -31,11 +60,14 @@ class Driver:
         Kept when the engine was built with ``keep_window_log=True``.
     host : object
         What scheduled actions receive (the public engine).
+    guard : CallbackGuard
+        Holds what the host's callbacks raise beyond ``Exception``.
     """
 
     def __init__(self, pipeline: Pipeline, session: Session, scheduler: Scheduler,
                  vad_report: VadReporting, history: AudioHistory,
-                 window_log: WindowLogRecorder | None, host: object) -> None:
+                 window_log: WindowLogRecorder | None, host: object,
+                 guard: CallbackGuard) -> None:
         self._pipe = pipeline
         self._session = session
         self._scheduler = scheduler
@@ -49,6 +81,15 @@ class Driver:
                                   or pipeline.min_volume > 0)
         self.touched = True  # set by the facade when :meth:`plain` may have changed
         self._heap = scheduler.heap
+        self._guard = guard
+        #: The chunk a callback's exception stopped, until :meth:`finish_interrupted`.
+        self.interrupted: Chunk | None = None
+
+    def options_changed(self) -> None:
+        """Options changed (``min_volume`` decides whether a chunk is :meth:`plain`)."""
+        self._static_plain = not (self._eot_on or self._log is not None
+                                  or self._pipe.min_volume > 0)
+        self.touched = True
 
     def idle(self, n_win: int) -> bool:
         """True when a push that completed ``n_win`` windows cannot cause anything."""
@@ -73,19 +114,41 @@ class Driver:
         drops them from the buffer afterwards).
 
         ``given`` are probabilities a batched VAD already computed (``infer_s`` their time)."""
+        grouped = self._pipe.grouped
         if self._eot_on or self._heap:
             self.between_steps()
+            if not grouped:
+                self._raise_held()  # (nothing classified yet: the windows stay buffered)
         if n_win:
             inference = self._bus.has(INFERENCE_DONE)  # asked once per chunk
             n_h, measured = self._pipe.classify(n_win, given)
-            self._run(n_win, n_h, measured if given is None else infer_s, inference)
+            per_window_s = (measured if given is None else infer_s) / n_win
+            self._run(Chunk(n_win, n_h, self._pipe.now, self._vad.n_windows, per_window_s,
+                            inference))
+        if grouped:  # (a group steps every stream's chunk to its end first)
+            self._raise_held()
 
     def resume(self, n_win: int, n_h: int, infer_s: float, start: int,
                first: tuple[int, int, int]) -> None:
         """Go on with a :meth:`plain` chunk whose hysteresis and first timers step a group ran
         for many streams at once from clock sample ``start`` (``first``: what that step
         returned)."""
-        self._run(n_win, n_h, infer_s, False, first, start)
+        self._run(Chunk(n_win, n_h, start, self._vad.n_windows, infer_s / n_win, False), first)
+        self._raise_held()
+
+    def finish_interrupted(self) -> int:
+        """Finish the chunk a callback's exception stopped (see the module notes); returns its
+        window count, for the caller to drop from the buffer (0 when there was none)."""
+        c = self.interrupted
+        if c is None:
+            return 0
+        self._run(c)
+        return c.n_win
+
+    def _raise_held(self) -> None:
+        exc = self._guard.take()
+        if exc is not None:
+            raise exc
 
     def _step_limit(self, w: int, n_win: int, start: int) -> int:
         limit = n_win - w
@@ -97,42 +160,54 @@ class Driver:
             limit = min(limit, self._history.max_step_windows)  # never outrun the history
         return limit
 
-    def _run(self, n_win: int, n_h: int, infer_s: float, inference: bool,
-             first: tuple[int, int, int] | None = None, start: int | None = None) -> None:
+    def _run(self, c: Chunk, first: tuple[int, int, int] | None = None) -> None:
+        """Step chunk ``c`` from where it is to its end; on any exception the windows stepped
+        so far count as done and ``c`` is kept in :attr:`interrupted`."""
+        self.interrupted = c
+        try:
+            self._steps(c, first)
+        except BaseException:
+            self._pipe.stepped(c.w)  # stream_time: the rest stays buffered
+            raise
+        self.interrupted = None
+
+    def _steps(self, c: Chunk, first: tuple[int, int, int] | None) -> None:
         pipe, vad, w_size = self._pipe, self._vad, self._pipe.window_size
-        if start is None:
-            start = pipe.now
-        if self._log is not None:
-            self._log.append(start, pipe.probs[:n_win], pipe.smoothed[:n_win], pipe.flags[:n_win],
-                             pipe.runs[:n_win])
-        per_window_s = infer_s / n_win
-        g0 = vad.n_windows  # windows before this chunk
-        step, heap, gate = pipe.timers.step, self._heap, self._session.gate
-        w = jh = 0
-        while w < n_win:
+        step, heap, gate, start = pipe.timers.step, self._heap, self._session.gate, c.start
+        grouped = pipe.grouped
+        while c.w < c.n_win:
+            if pipe.hysteresis_stale and first is None and c.w:  # options changed mid-chunk
+                c.n_h = c.jh + pipe.reclassify(c.w, c.n_win, c.jh, start)
+            w = c.w
             if first is not None:  # plain: the step a group made is what step() would give
                 (n_t, used, used_h), first = first, None
             else:
-                limit = (self._step_limit(w, n_win, start) if heap or self._history.ring
-                         is not None else n_win - w)
-                n_t, used, used_h = step(w, limit, jh, n_h, start + w * w_size)
-            g_end = g0 + w + used
+                limit = (self._step_limit(w, c.n_win, start) if heap or self._history.ring
+                         is not None else c.n_win - w)
+                n_t, used, used_h = step(w, limit, c.jh, c.n_h, start + w * w_size)
+            c.w, c.jh = w + used, c.jh + used_h  # through the timers: never again
+            g_end = c.g0 + c.w
+            if self._log is not None:
+                self._log.append(start + c.logged * w_size, pipe.probs[c.logged:c.w],
+                                 pipe.smoothed[c.logged:c.w], pipe.flags[c.logged:c.w],
+                                 pipe.runs[c.logged:c.w])
+                c.logged = c.w
             # (a callback may turn the audio history on mid-chunk: asked every step)
-            extras = inference or self._eot_on or self._history.ring is not None
+            extras = c.inference or self._eot_on or self._history.ring is not None
             if n_t or extras or heap or g_end >= vad.next_boundary:
-                pipe.stepped(w + used)  # callbacks may run: stream_time counts this step
+                pipe.stepped(c.w)  # callbacks may run: stream_time counts this step
             if extras:
-                self._step_audio(w, used, start, per_window_s, inference)
+                self._step_audio(w, used, start, c.per_window_s, c.inference)
             if n_t or g_end >= vad.next_boundary:
-                self._metrics_and_codes(g0, w + used, n_t, start, per_window_s)
+                self._metrics_and_codes(c.g0, c.w, n_t, start, c.per_window_s)
             else:
-                vad.account(g_end, per_window_s)
-            w += used
-            jh += used_h
+                vad.account(g_end, c.per_window_s)
             if self._eot_on or heap:
                 self.between_steps()
             if gate is not None:
                 gate.flush(pipe.now, self._session.stt_muted())
+            if self._guard.held is not None and not grouped:
+                self._raise_held()
 
     def _step_audio(self, w: int, used: int, start: int, per_window_s: float,
                     inference: bool) -> None:

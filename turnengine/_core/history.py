@@ -24,12 +24,26 @@ class AudioHistory:
     """
 
     def __init__(self, options: TurnEngineOptions, model_rate: int, window_size: int) -> None:
-        o = options
-        self._capacity = seconds_to_samples(o.prefix_padding_duration + o.max_buffered_speech
-                                            + o.min_silence_duration, model_rate) + 2 * window_size
+        self._rate = model_rate
         self._window_size = window_size
+        self._capacity = self._capacity_for(options)
         self.ring: AudioRing | None = None
         self.max_step_windows = 0
+
+    def _capacity_for(self, o: TurnEngineOptions) -> int:
+        return seconds_to_samples(o.prefix_padding_duration + o.max_buffered_speech
+                                  + o.min_silence_duration, self._rate) + 2 * self._window_size
+
+    def resize(self, options: TurnEngineOptions) -> None:
+        """Options changed: size the ring for them, keeping the latest audio it holds (a new
+        :attr:`ring`: whoever reads the old one must take it)."""
+        capacity = self._capacity_for(options)
+        if capacity == self._capacity:
+            return
+        self._capacity = capacity
+        if self.ring is not None:
+            self.ring = self.ring.resized(capacity)
+            self.max_step_windows = max(1, capacity // (2 * self._window_size))
 
     @property
     def enabled(self) -> bool:

@@ -48,6 +48,11 @@ class HostCallsAPI:
     def _check_not_in_callback(self, call: str) -> None:
         raise NotImplementedError
 
+    def _raise_held(self) -> None:
+        """Raise what a callback raised beyond ``Exception`` during the call (outermost call
+        only; see :class:`~turnengine._core.guard.CallbackGuard`)."""
+        raise NotImplementedError
+
     def set_agent_state(self, state: str, *,
                         allow_interruptions: bool | None = None) -> list[Event]:
         """Tell the engine what the agent is doing.
@@ -81,6 +86,7 @@ class HostCallsAPI:
                          else allow_interruptions)
         with self._bus.collect() as out:
             self._host.set_agent_state(state, interruptible)
+        self._raise_held()
         return out
 
     def agent_started_speaking(self, *, allow_interruptions: bool | None = None) -> list[Event]:
@@ -112,6 +118,7 @@ class HostCallsAPI:
             raise TypeError(f"interrupted expects a bool, got {interrupted!r}")
         with self._bus.collect() as out:
             self._host.agent_stopped_speaking(text, interrupted)
+        self._raise_held()
         return out
 
     def push_transcript(self, text: str, is_final: bool, confidence: float | None = None,
@@ -151,6 +158,7 @@ class HostCallsAPI:
             raise ValueError(f"confidence must be in [0, 1] or None, got {confidence!r}")
         with self._bus.collect() as out:
             self._host.push_transcript(text, is_final, confidence, language, speaker_id)
+        self._raise_held()
         return out
 
     def push_text_input(self, text: str) -> list[Event]:
@@ -176,6 +184,7 @@ class HostCallsAPI:
             raise ValueError("expected non-empty text input, got an empty string")
         with self._bus.collect() as out:
             self._host.push_text_input(text)
+        self._raise_held()
         return out
 
     def mark_backchannel(self) -> bool:
@@ -212,6 +221,7 @@ class HostCallsAPI:
         self._check_open()
         with self._bus.collect() as out:
             self._host.commit_user_turn()
+        self._raise_held()
         return out
 
     def check_audio_stall(self, now: float | None = None) -> list[Event]:
@@ -251,6 +261,7 @@ class HostCallsAPI:
                                "closing the speaking state", now - self._last_audio_wall)
                 self._pipe.hysteresis.force_silence()
                 self._session.run_fired(self._pipe.timers.force_end())
+        self._raise_held()
         return out
 
     def stt_audio(self) -> Iterator[np.ndarray]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _kernels
-from .._kernels.codes import AgentState, TurnDetection
+from .._kernels.codes import AgentState, TurnDetection, WindowFlag
 from ..options import TurnEngineOptions, seconds_to_samples, seconds_to_windows
 from ..vad import VADBackend, load_vad
 
@@ -76,6 +76,9 @@ class Pipeline:
         self.window_size = w = int(self.vad.window_size)
         self.min_volume = options.min_volume
         self.hysteresis = self._build_hysteresis(options)
+        #: The hysteresis options changed after the windows in the scratch arrays were
+        #: classified (``update_options`` from a callback mid-chunk): see :meth:`reclassify`.
+        self.hysteresis_stale = False
         self._timers_mod = _kernels.load("timers")
         self.timers = self._build_timers(options, predict_after)
         self.buf = np.zeros(4 * w, dtype=np.float32)
@@ -86,13 +89,42 @@ class Pipeline:
         self._group_rest: tuple[np.ndarray, np.ndarray, int] | None = None
         self._alloc_scratch(64)
 
-    def _build_hysteresis(self, o: TurnEngineOptions) -> Hysteresis:
+    def _hysteresis_args(self, o: TurnEngineOptions) -> tuple[float, float, int, int, float,
+                                                              float]:
         window_s = self.window_size / self.model_rate
-        return _kernels.load("hysteresis").Hysteresis(
-            self.window_size, o.activation_threshold, o.effective_deactivation_threshold,
-            seconds_to_windows(o.min_speech_duration, window_s),
-            seconds_to_windows(o.min_silence_duration, window_s),
-            o.smoothing_alpha, o.min_volume)
+        return (o.activation_threshold, o.effective_deactivation_threshold,
+                seconds_to_windows(o.min_speech_duration, window_s),
+                seconds_to_windows(o.min_silence_duration, window_s),
+                o.smoothing_alpha, o.min_volume)
+
+    def _build_hysteresis(self, o: TurnEngineOptions) -> Hysteresis:
+        return _kernels.load("hysteresis").Hysteresis(self.window_size,
+                                                      *self._hysteresis_args(o))
+
+    def configure_hysteresis(self, o: TurnEngineOptions) -> None:
+        """New hysteresis options from the next window on (the running state carries over)."""
+        self.hysteresis.configure(*self._hysteresis_args(o))
+        self.min_volume = o.min_volume
+        self.hysteresis_stale = True
+
+    def reclassify(self, first: int, n_win: int, first_hyst: int, start: int) -> int:
+        """Decide windows ``first .. n_win`` of the chunk again with the hysteresis options now
+        in force, from the state the hysteresis had after window ``first - 1`` (its outputs
+        there); their hysteresis events go from entry ``first_hyst`` on.  Returns how many
+        (``first`` >= 1; ``start``: clock sample of window 0)."""
+        i = first - 1
+        h, w = self.hysteresis, self.window_size
+        h.restore(float(self.smoothed[i]), bool(self.flags[i] & WindowFlag.SPEAKING),
+                  int(self.runs[i, 0]), int(self.runs[i, 1]))
+        self.hysteresis_stale = False
+        rms = None
+        if self.min_volume > 0:
+            self._window_rms(self.buf[: n_win * w], w, self.rms)
+            rms = self.rms[first:n_win]
+        return int(h.process(self.probs[first:n_win], rms, start + first * w,
+                             self.flags[first:], self.smoothed[first:],
+                             self._h_code[first_hyst:], self._h_sample[first_hyst:],
+                             self.h_aux[first_hyst:], runs_out=self.runs[first:]))
 
     def _build_timers(self, o: TurnEngineOptions, predict_after: int) -> Timers:
         sr = self.model_rate
@@ -216,6 +248,7 @@ class Pipeline:
             probs[:] = given
         if self.min_volume > 0:
             self._window_rms(samples, self.window_size, self.rms)
+        self.hysteresis_stale = False
         return int(self.hysteresis.step(n_win, self.timers.now)), infer_s
 
     def codes(self, n: int) -> Fired:

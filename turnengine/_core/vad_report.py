@@ -37,7 +37,7 @@ class VadReporting:
         self._bus = bus
         self._clock = clock
         self._history = history
-        self._options = options
+        self.options = options  # (replaced by update_options)
         self._label = vad_name
         self._w = window_size
         self.every = max(1, round(1.0 / (window_size / clock.model_rate)))
@@ -81,7 +81,7 @@ class VadReporting:
         stopped at ``boundary`` (subscribers only)."""
         if not self._bus.has(kind.value):
             return
-        sr, o = self._clock.model_rate, self._options
+        sr, o = self._clock.model_rate, self.options
         pad = seconds_to_samples(o.prefix_padding_duration, sr)
         if kind is VADEventType.START_OF_SPEECH:
             speech, silence = (t - boundary) / sr, 0.0

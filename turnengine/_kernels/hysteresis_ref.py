@@ -25,29 +25,46 @@ class Hysteresis:
     ) -> None:
         if window_size < 1:
             raise ValueError(f"window_size must be >= 1, got {window_size}")
+        self._window_size = int(window_size)
+        self.configure(activation_threshold, deactivation_threshold, min_speech_windows,
+                       min_silence_windows, smoothing_alpha, min_volume)
+        self._bound: tuple | None = None
+        self.reset()
+
+    def configure(self, activation_threshold: float, deactivation_threshold: float,
+                  min_speech_windows: int, min_silence_windows: int, smoothing_alpha: float,
+                  min_volume: float = 0.0) -> None:
         if min_speech_windows < 1 or min_silence_windows < 1:
             raise ValueError(
                 "min_speech_windows and min_silence_windows must be >= 1, got "
                 f"{min_speech_windows} and {min_silence_windows}"
             )
-        for name, v in (
-            ("activation_threshold", activation_threshold),
-            ("deactivation_threshold", deactivation_threshold),
-            ("smoothing_alpha", smoothing_alpha),
-            ("min_volume", min_volume),
-        ):
+        values = {"activation_threshold": _F32(activation_threshold),
+                  "deactivation_threshold": _F32(deactivation_threshold),
+                  "smoothing_alpha": _F32(smoothing_alpha), "min_volume": _F32(min_volume)}
+        for name, v in values.items():  # (checked as the kernel does: as float32)
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
-        self._window_size = int(window_size)
         self._min_speech = int(min_speech_windows)
         self._min_silence = int(min_silence_windows)
-        self._act = _F32(activation_threshold)
-        self._deact = _F32(deactivation_threshold)
-        self._alpha = _F32(smoothing_alpha)
+        self._act = values["activation_threshold"]
+        self._deact = values["deactivation_threshold"]
+        self._alpha = values["smoothing_alpha"]
         self._beta = _F32(1.0) - self._alpha
-        self._min_volume = _F32(min_volume)
-        self._bound: tuple | None = None
-        self.reset()
+        self._min_volume = values["min_volume"]
+
+    def restore(self, smoothed: float, speaking: bool, speech_run: int,
+                silence_run: int) -> None:
+        if speech_run < 0 or silence_run < 0:
+            raise ValueError(f"expected runs >= 0, got {speech_run} and {silence_run}")
+        p = _F32(smoothed)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"smoothed must be in [0, 1], got {p}")
+        self._p = p
+        self._has_prev = True
+        self._speaking = bool(speaking)
+        self._speech_run = int(speech_run)
+        self._silence_run = int(silence_run)
 
     def reset(self) -> None:
         self._p = _F32(0.0)

@@ -71,6 +71,7 @@ class Timers:
         self._words = 0
         self._no_interrupt = False
         self._agent_spoke = False
+        self._agent_first_speech = -1
         self._aec_until = -1
         self._interrupt_pending = False
         self._agent_before = AgentState.SPEAKING
@@ -139,6 +140,10 @@ class Timers:
             self._endpoint_deadline = anchor + self._delay
         elif self._mode == TurnDetection.STT and self._final_pending:
             self._endpoint_deadline = self._last_speaking + self._delay
+
+    def _rearm_endpoint(self) -> None:
+        self._endpoint_deadline = -1
+        self._arm_endpoint()
 
     def _user_start(self, t: int, start: int) -> None:
         self._user = UserState.SPEAKING
@@ -362,6 +367,7 @@ class Timers:
             raise ValueError(f"agent state code must be 0..3, got {state}")
         if state == AgentState.SPEAKING and not self._agent_spoke:
             self._agent_spoke = True
+            self._agent_first_speech = self._now
             if self._aec_warmup >= 0:
                 self._aec_until = self._now + self._aec_warmup
         if state != AgentState.LISTENING and self._interrupt_pending:
@@ -413,10 +419,76 @@ class Timers:
             self._check_deadlines()
         return self._drain()
 
+    # -- configuration changed during a call (see the kernel's notes) ------------------------
     def set_endpoint_delay(self, delay: int) -> None:
         if delay < 0:
             raise ValueError(f"expected delay >= 0 samples, got {delay}")
         self._delay = int(delay)
+        self._rearm_endpoint()
+
+    def set_turn_detection(self, turn_detection: int, predict_after: int = -1) -> None:
+        if turn_detection not in (TurnDetection.VAD, TurnDetection.STT, TurnDetection.MANUAL):
+            raise ValueError(
+                f"turn_detection must be 0 (vad), 1 (stt) or 2 (manual), got {turn_detection}"
+            )
+        self._mode = int(turn_detection)
+        self._predict_after = int(predict_after) if predict_after >= 0 else -1
+        self._rearm_endpoint()
+
+    def set_min_interruption(self, min_interruption: int) -> None:
+        if min_interruption < 0:
+            raise ValueError(f"expected min_interruption >= 0 samples, got {min_interruption}")
+        self._min_int = int(min_interruption)
+
+    def set_min_words(self, min_words: int) -> None:
+        if min_words < 0:
+            raise ValueError(f"min_words must be >= 0, got {min_words}")
+        self._min_words = int(min_words)
+
+    def set_allow_interruptions(self, allow_interruptions: bool) -> None:
+        self._allow = bool(allow_interruptions)
+
+    def set_away_timeout(self, away_timeout: int) -> None:
+        old = self._away_timeout
+        self._away_timeout = int(away_timeout) if away_timeout >= 0 else -1
+        if self._away_deadline >= 0 and self._away_timeout >= 0 and old >= 0:
+            self._away_deadline += self._away_timeout - old
+        else:
+            self._away_deadline = -1
+            self._update_away()
+
+    def set_aec_warmup(self, aec_warmup: int) -> None:
+        self._aec_warmup = int(aec_warmup) if aec_warmup >= 0 else -1
+        if self._agent_first_speech >= 0:
+            self._aec_until = (self._agent_first_speech + self._aec_warmup
+                               if self._aec_warmup >= 0 else -1)
+
+    def set_false_interruption_timeout(self, false_interruption_timeout: int) -> None:
+        old = self._fi_timeout
+        self._fi_timeout = (int(false_interruption_timeout)
+                            if false_interruption_timeout >= 0 else -1)
+        if self._fi_timeout < 0:
+            self._fi_deadline = -1
+        elif self._fi_deadline >= 0 and old >= 0:
+            self._fi_deadline += self._fi_timeout - old
+        elif self._interrupt_pending and self._user != UserState.SPEAKING:
+            self._fi_deadline = self._last_speaking + self._fi_timeout
+        self._rearm_endpoint()
+
+    def set_resume_false_interruption(self, resume_false_interruption: bool) -> None:
+        self._resume = bool(resume_false_interruption)
+
+    def set_from_silence(self, from_silence: bool) -> None:
+        self._from_silence = bool(from_silence)
+        self._rearm_endpoint()
+
+    def set_predict_interval(self, predict_interval: int) -> None:
+        self._interval = int(predict_interval) if predict_interval >= 0 else -1
+
+    def set_restart_windows(self, restart_windows: int) -> None:
+        if restart_windows < 1:
+            raise ValueError(f"restart_windows must be >= 1, got {restart_windows}")
+        self._restart = int(restart_windows)
 
     def mark_backchannel(self) -> bool:
         if self._user != UserState.SPEAKING or self._interrupted:
