@@ -350,6 +350,9 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
             Called from inside one of this engine's event callbacks or scheduled actions (the
             engine is mid-step; host calls are fine there, audio is pushed from the host's own
             loop).
+        BaseException
+            What a callback raised beyond ``Exception`` (``KeyboardInterrupt``), after the
+            window whose events raised it; the rest of the chunk is kept (class notes).
         """
         self._check_open()
         if self._bus.collecting:
@@ -361,7 +364,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
             frames = as_frames(chunk)
         pipe = self._pipe
         out: list[Event] = []
-        if self._driver.interrupted is not None and not pipe.grouped:
+        if self._driver.interrupted is not None:
             self._finish_interrupted(out)
         n_win = pipe.intake(frames)
         if self._stall_watchdog:

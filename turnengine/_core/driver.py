@@ -138,9 +138,10 @@ class Driver:
 
     def finish_interrupted(self) -> int:
         """Finish the chunk a callback's exception stopped (see the module notes); returns its
-        window count, for the caller to drop from the buffer (0 when there was none)."""
+        window count, for the caller to drop from the buffer (0 when there was none; a group
+        steps its streams' chunks to their end before raising)."""
         c = self.interrupted
-        if c is None:
+        if c is None or self._pipe.grouped:
             return 0
         self._run(c)
         return c.n_win
