@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,18 +28,20 @@ from ._core.batch import StreamParts
 from ._core.bus import EventBus
 from ._core.clock import SampleClock
 from ._core.driver import Driver
+from ._core.event_stream import DEFAULT_MAX_QUEUE, EventStream, check_max_queue
 from ._core.history import AudioHistory
 from ._core.host_api import HostCallsAPI
 from ._core.host_calls import HostCalls
 from ._core.pipeline import Pipeline
-from ._core.record import SessionRecord
+from ._core.record import DEFAULT_MAX_REPORT_EVENTS, SessionRecord
 from ._core.scheduler import Scheduler
 from ._core.session import Session
+from ._core.threads import locked
 from ._core.turns import TurnEmitter
 from ._core.vad_report import VadReporting
 from ._core.validate import check_options as _check_options
 from ._core.validate import check_seconds as _check_seconds
-from ._core.window_log import WindowLog, WindowLogRecorder
+from ._core.window_log import WindowLog, WindowLogAPI, WindowLogRecorder, window_log_length
 from .audio import as_frames, check_sample_rate, model_rate_for
 from .endpointing import EndOfTurn
 from .events import USER_STATES, Event, VADEventType
@@ -74,7 +77,7 @@ class EngineClosedError(ValueError):
     """Raised when audio or host calls reach an engine after ``close()``."""
 
 
-class TurnEngine(HostCallsAPI):
+class TurnEngine(HostCallsAPI, WindowLogAPI):
     """Real-time turn detection for one user stream.
 
     Parameters
@@ -98,9 +101,14 @@ class TurnEngine(HostCallsAPI):
     stt_gate : bool
         Keep the audio a streaming STT should receive (SPEC 8): read it with
         :meth:`stt_audio`; ``STTMetrics`` are reported per speech segment.
-    keep_window_log : bool
-        Keep every window's probabilities and flags (one array copy per chunk) for
-        :meth:`window_log`, as ``turnengine plot`` does.
+    keep_window_log : bool or int
+        Keep the windows' probabilities and flags for :meth:`window_log`, as ``turnengine
+        plot`` does: in a ring of the last 131,072 windows (True; 70 min of Silero windows,
+        4.3 MB when full) or of the number given.
+    max_report_events : int or None
+        The report keeps the most recent this many events, and as many chat items (default
+        5000; its totals stay exact, see :class:`~turnengine.report.SessionReport`); None
+        keeps all (memory then grows with the session).
     eot_executor : {"thread", "inline"}
         Where end-of-turn predictions run: a worker thread (default; ``push_audio`` never waits
         for the model, its answer is applied at the next ``push_audio``/``advance``) or inline
@@ -124,6 +132,12 @@ class TurnEngine(HostCallsAPI):
 
     Notes
     -----
+    Threads: one engine may be used from several threads (audio from an audio thread, host
+    calls from an asyncio loop).  Each public call runs whole under the engine's re-entrant
+    lock, so no audio is lost or doubled, and a call racing :meth:`close` either lands in the
+    report or raises ``EngineClosedError``.  Callbacks run on the calling thread holding that
+    lock: they may make host calls, but must not wait for another thread using this engine.
+
     Event names and semantics follow LiveKit Agents (``AgentSession``): ``user_state_changed``,
     ``agent_state_changed``, ``user_turn_completed``, ``metrics_collected`` (``VADMetrics``,
     ``EOUMetrics``); ``agent_interrupted`` and ``user_backchannel`` are turnengine's own.  VAD
@@ -139,7 +153,8 @@ class TurnEngine(HostCallsAPI):
 
     def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
                  turn_detector: str | None = None, *, model_path: str | None = None,
-                 stt_gate: bool = False, keep_window_log: bool = False,
+                 stt_gate: bool = False, keep_window_log: bool | int = False,
+                 max_report_events: int | None = DEFAULT_MAX_REPORT_EVENTS,
                  eot_executor: str = "thread", eot_model: Any = None,
                  audio_stall_watchdog: bool = False,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
@@ -156,7 +171,8 @@ class TurnEngine(HostCallsAPI):
         self._closed = False
         self._shutdown_callbacks: list[Callable[[SessionReport], Any]] = []
         self._shutdown_tasks: list[asyncio.Future[Any]] = []
-        self._build_session(eot, keep_window_log)
+        self._lock = threading.RLock()
+        self._build_session(eot, window_log_length(keep_window_log), max_report_events)
         if eot.uses_model:
             self._history.enable(self._pipe.now)
         if stt_gate:
@@ -164,10 +180,11 @@ class TurnEngine(HostCallsAPI):
         self._stall_watchdog = bool(audio_stall_watchdog)
         self._last_audio_wall = time.monotonic()
 
-    def _build_session(self, eot: EndOfTurn, keep_window_log: bool) -> None:
+    def _build_session(self, eot: EndOfTurn, log_length: int | None,
+                       max_report_events: int | None) -> None:
         pipe, o = self._pipe, self.options
         self._clock = SampleClock(pipe.model_rate, self.started_at)
-        self._record = SessionRecord()
+        self._record = SessionRecord(max_report_events)
         self._bus = EventBus(SESSION_EVENTS + VAD_EVENTS, self._record.record)
         self._history = AudioHistory(o, pipe.model_rate, pipe.window_size)
         self._vad_report = VadReporting(self._bus, self._clock, self._history, o,
@@ -179,8 +196,8 @@ class TurnEngine(HostCallsAPI):
         self._scheduler = Scheduler()
         self._heap = self._scheduler.heap
         self._eot_on = eot.uses_model
-        self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size)
-                            if keep_window_log else None)
+        self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size, log_length)
+                            if log_length else None)
         self._driver = Driver(pipe, self._session, self._scheduler, self._vad_report,
                               self._history, self._window_log, self)
 
@@ -189,6 +206,7 @@ class TurnEngine(HostCallsAPI):
         return StreamParts(self._pipe, self._driver, self._vad_report, self._bus.collecting)
 
     # -- subscription -----------------------------------------------------------------------------
+    @locked
     def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
         """Subscribe to a session event or VAD event (see class notes); decorator form allowed.
 
@@ -202,6 +220,7 @@ class TurnEngine(HostCallsAPI):
         self._driver.touched = True
         return self._bus.on(name, callback)
 
+    @locked
     def once(self, name: str, callback: Callable[[Any], Any]) -> Any:
         """Subscribe ``callback`` to the next ``name`` event only."""
         if name in _AUDIO_VAD_EVENTS:
@@ -209,11 +228,13 @@ class TurnEngine(HostCallsAPI):
         self._driver.touched = True
         return self._bus.once(name, callback)
 
+    @locked
     def off(self, name: str, callback: Callable[[Any], Any]) -> None:
         """Unsubscribe ``callback`` from ``name``."""
         self._bus.off(name, callback)
         self._driver.touched = True
 
+    @locked
     def add_shutdown_callback(self, callback: Callable[[SessionReport], Any]) -> None:
         """Call ``callback(report)`` once when the engine closes.
 
@@ -309,6 +330,7 @@ class TurnEngine(HostCallsAPI):
                 "commit_user_turn) are fine there; push audio and advance from your own loop.")
 
     # -- audio ------------------------------------------------------------------------------------
+    @locked
     def push_audio(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[Event]:
         """Feed one chunk of PCM and return the session events it caused, in time order.
 
@@ -362,40 +384,8 @@ class TurnEngine(HostCallsAPI):
         pipe.consume(n_win)
         return out
 
-    def window_log(self) -> WindowLog:
-        """Every VAD window kept so far (needs ``keep_window_log=True``); see also
-        :meth:`drain_window_log`.
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().log(self._pipe.now)
-
-    def drain_window_log(self) -> WindowLog:
-        """The windows kept since the last drain, then forgets them (memory stays flat; what
-        live displays and framework adapters read after each ``push_audio``).
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().drain(self._pipe.now)
-
-    @property
-    def last_probability(self) -> tuple[float, float] | None:
-        """(raw, smoothed) probability of the newest window kept, or None (O(1))."""
-        return None if self._window_log is None else self._window_log.last_probability
-
-    def _checked_log(self) -> WindowLogRecorder:
-        if self._window_log is None:
-            raise RuntimeError("build the engine with TurnEngine(..., keep_window_log=True) to "
-                               "use window_log()")
-        return self._window_log
-
     # -- scheduled host actions -------------------------------------------------------------------
+    @locked
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
         """Run ``action(engine)`` when the engine clock reaches ``seconds``.
 
@@ -441,6 +431,7 @@ class TurnEngine(HostCallsAPI):
         """
         return self._session.eot.wait(timeout)
 
+    @locked
     def flush(self, model_timeout: float = 30.0) -> list[Event]:
         """The call ended: settle the last utterance and its turn as if silence had followed.
 
@@ -478,6 +469,7 @@ class TurnEngine(HostCallsAPI):
             out += self.advance(longest)
         return out
 
+    @locked
     def advance(self, seconds: float) -> list[Event]:
         """Move the engine clock forward with no audio (mute, network drop) so timers fire.
 
@@ -510,11 +502,26 @@ class TurnEngine(HostCallsAPI):
         return out
 
     # -- asyncio ----------------------------------------------------------------------------------
-    def events(self) -> AsyncIterator[Event]:
+    @locked
+    def events(self, max_queue: int = DEFAULT_MAX_QUEUE) -> EventStream:
         """Async iterator over every session event from now on; ends when the engine closes.
 
         Must be called from a running event loop.  ``push_audio`` may run on another thread
         (events are handed over with ``call_soon_threadsafe``).
+
+        Parameters
+        ----------
+        max_queue : int
+            Events held for a consumer that does not keep up; beyond it the oldest are dropped
+            (counted in the iterator's ``dropped``, a warning on the first), so audio never
+            waits for a consumer.  A dropped or ``aclose()``-d iterator is released.
+
+        Raises
+        ------
+        RuntimeError
+            No running event loop.
+        TypeError, ValueError
+            ``max_queue`` not an int >= 1.
 
         Examples
         --------
@@ -522,7 +529,7 @@ class TurnEngine(HostCallsAPI):
         ...     if ev.type == "agent_interrupted":
         ...         await tts.pause()
         """
-        return self._bus.stream(self._closed)
+        return self._bus.stream(self._closed, check_max_queue(max_queue))
 
     # -- end of session ---------------------------------------------------------------------------
     def _report(self) -> SessionReport:
@@ -531,6 +538,7 @@ class TurnEngine(HostCallsAPI):
                                       "sample_rate": self.sample_rate},
             self.started_at, self.stream_time)
 
+    @locked
     def close(self) -> SessionReport:
         """End the session: build the report, call each shutdown callback once, end streams.
 

@@ -108,8 +108,8 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     on_events : callable, optional
         Called with each non-empty list of events as it is produced (for live printing).
     keep_window_log : bool
-        Build the engine with ``keep_window_log=True`` so that ``result.engine.window_log()``
-        gives every window's probabilities (``turnengine plot``).
+        Build the engine with a window log long enough for the whole file, so that
+        ``result.engine.window_log()`` gives every window's probabilities (``turnengine plot``).
 
     Raises
     ------
@@ -136,8 +136,11 @@ def _start_engine(audio: AudioFile, scenario: Scenario | None,
     with a :class:`ScenarioPlayer` attached when there is a scenario."""
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
+    if kwargs.get("keep_window_log") is True:  # every window of the file (10 ms at the least)
+        kwargs["keep_window_log"] = max(int(audio.duration * 100) + 6000, 1 << 17)
+    # A file ends: its report keeps every event, as the replay's own list does.
     engine = TurnEngine(sample_rate=audio.sample_rate, options=options or TurnEngineOptions(),
-                        eot_executor="inline", **kwargs)
+                        eot_executor="inline", max_report_events=None, **kwargs)
     if scenario is not None:
         ScenarioPlayer(engine, scenario)
     return engine
