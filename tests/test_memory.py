@@ -99,6 +99,11 @@ def test_keep_window_log_true_has_a_documented_length_and_bad_values_are_refused
     log = engine.window_log()
     assert log.end_time.shape == (DEFAULT_WINDOW_LOG_LENGTH,)
     assert log.end_time[-1] == pytest.approx(engine.decision_time)
+    drained = TurnEngine(vad="energy", keep_window_log=True)  # a live display's reader
+    for _ in range(20):
+        drained.push_audio(chunk[:16000 * 5])
+        assert drained.drain_window_log().end_time.shape == (500,)
+    assert drained._window_log is not None and drained._window_log._cap == 1024  # 34 kB
     with pytest.raises(ValueError, match="keep_window_log"):
         TurnEngine(keep_window_log=0)
     with pytest.raises(TypeError, match="keep_window_log"):
@@ -192,3 +197,21 @@ def test_events_from_another_thread_are_bounded_while_the_loop_does_not_run():
     finally:
         loop.close()
     assert got == pushed[:10] and stream.dropped == len(pushed) - 10
+
+
+def test_unread_stt_gate_audio_is_bounded_by_the_audio_history(clip_dialogue, caplog):
+    pcm, _ = clip_dialogue
+    audio = np.tile(pcm, 4)  # about 80 s of speech
+    read, unread = TurnEngine(stt_gate=True), TurnEngine(stt_gate=True)
+    forwarded = 0
+    with caplog.at_level(logging.WARNING, logger="turnengine"):
+        for a in range(0, len(audio), 16000):
+            read.push_audio(audio[a:a + 16000])
+            forwarded += sum(len(x) for x in read.stt_audio())
+            unread.push_audio(audio[a:a + 16000])
+    assert read._session.gate.dropped_samples == 0 and forwarded > 70 * 16000
+    left = sum(len(x) for x in unread.stt_audio())
+    cap = int((0.5 + 60.0 + 0.55) * 16000) + 2 * 512
+    assert cap - 16000 <= left <= cap
+    assert unread._session.gate.dropped_samples == forwarded - left
+    assert caplog.text.count("stt_audio() is not being read") == 1

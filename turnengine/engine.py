@@ -103,8 +103,8 @@ class TurnEngine(HostCallsAPI, WindowLogAPI):
         :meth:`stt_audio`; ``STTMetrics`` are reported per speech segment.
     keep_window_log : bool or int
         Keep the windows' probabilities and flags for :meth:`window_log`, as ``turnengine
-        plot`` does: in a ring of the last 131,072 windows (True; 70 min of Silero windows,
-        4.3 MB when full) or of the number given.
+        plot`` does: in a ring of the last 65,536 windows (True; 35 min of Silero windows,
+        2.2 MB when full) or of the number given.
     max_report_events : int or None
         The report keeps the most recent this many events, and as many chat items (default
         5000; its totals stay exact, see :class:`~turnengine.report.SessionReport`); None

@@ -100,7 +100,8 @@ def replay_audio(audio: AudioFile, *, vad: str = "silero",
     realtime : bool
         Sleep so that audio is pushed no faster than real time.
     stt_gate : bool
-        Build the engine with its STT gate (``engine.stt_audio()``).
+        Build the engine with its STT gate (``engine.stt_audio()``; unread, it holds the last
+        ``prefix_padding_duration + max_buffered_speech + min_silence_duration`` of audio).
     turn_detector : {None, "smart-turn"}
         End-of-turn model; a replay runs it inline, so the same file gives the same events.
     eot_model : SmartTurnModel, optional
@@ -137,7 +138,7 @@ def _start_engine(audio: AudioFile, scenario: Scenario | None,
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
     if kwargs.get("keep_window_log") is True:  # every window of the file (10 ms at the least)
-        kwargs["keep_window_log"] = max(int(audio.duration * 100) + 6000, 1 << 17)
+        kwargs["keep_window_log"] = max(int(audio.duration * 100) + 6000, 1 << 16)
     # A file ends: its report keeps every event, as the replay's own list does.
     engine = TurnEngine(sample_rate=audio.sample_rate, options=options or TurnEngineOptions(),
                         eot_executor="inline", max_report_events=None, **kwargs)

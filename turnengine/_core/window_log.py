@@ -1,11 +1,11 @@
 """The per-window record of a session (``TurnEngine(keep_window_log=True)``), for plots and
 live displays: a ring of the most recent windows, so memory stays bounded in endless sessions.
 
-``keep_window_log=True`` keeps the last :data:`DEFAULT_WINDOW_LOG_LENGTH` windows (131,072: 70
-minutes of Silero's 32 ms windows, 22 minutes of the energy detector's 10 ms windows; 33 bytes a
-window, 4.3 MB when full); an int keeps that many.  The arrays grow by doubling up to the
-length as windows are kept and not drained, so a short session, or a reader that drains after
-each push, pays for what it holds.
+``keep_window_log=True`` keeps the last :data:`DEFAULT_WINDOW_LOG_LENGTH` windows (65,536: 35
+minutes of Silero's 32 ms windows, 11 minutes of the energy detector's 10 ms windows; 33 bytes a
+window, 2.2 MB); an int keeps that many.  The ring starts at 1024 windows (34 kB) and takes its
+whole length once more windows are kept and not drained, so a short session, or a reader that
+drains after each push, holds only the small one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class WindowLog:
 
 
 #: Windows kept by ``keep_window_log=True`` (see the module notes).
-DEFAULT_WINDOW_LOG_LENGTH = 1 << 17
+DEFAULT_WINDOW_LOG_LENGTH = 1 << 16
 
 
 def window_log_length(keep: object) -> int | None:
@@ -122,7 +122,7 @@ class WindowLogRecorder:
             return
         held = min(self.written - self._from, self._cap) + n  # (drained windows need no room)
         if held > self._cap and self._cap < self.length:
-            self._alloc(min(self.length, max(held, 2 * self._cap)))
+            self._alloc(self.length)  # (one step: no trail of freed arrays in the heap)
         ends = start + self._w * np.arange(1, n + 1, dtype=np.int64)
         skip = max(0, n - self._cap)  # a chunk longer than the ring keeps its newest windows
         pos = (self.written + skip) % self._cap
