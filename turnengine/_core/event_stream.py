@@ -79,7 +79,8 @@ class EventStream:
 
     @property
     def dropped(self) -> int:
-        """Events dropped because the consumer did not keep up (oldest first)."""
+        """Events dropped because the consumer did not keep up: the oldest from a full queue,
+        or the newest while ``max_queue`` events wait for a loop that is not running."""
         return self._dropped_here + self._dropped_loop
 
     # -- producer side (the bus) ------------------------------------------------------------------
