@@ -3,10 +3,9 @@ engine in 20 ms frames and watch the resident set size.
 
 After a warm-up the RSS must stay flat (< 4 MiB growth) while a million 20 ms frames (5.6 hours
 of audio: 625,000 Silero windows, about 5,000 turns and their metrics) go through the native
-kernel, the hysteresis and timers kernels and the event layer.  The session history kept for the
-report grows with the events (that is the report, not a leak), so the engine is closed and
+kernel, the hysteresis and timers kernels and the event layer.  The engine is closed and
 replaced every 10 simulated minutes, as a host does between calls, and the RSS is compared at
-those swaps, after the first two.
+those swaps, after the first two (one engine for 24 h: ``bench_long_session.py``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ from ._core.batch import StreamParts
 from ._core.bus import EventBus
 from ._core.clock import SampleClock
 from ._core.driver import Driver
+from ._core.end_of_call import EndOfCallAPI
+from ._core.event_stream import DEFAULT_MAX_QUEUE, EventStream, check_max_queue
 from ._core.guard import CallbackGuard
 from ._core.history import AudioHistory
 from ._core.host_api import HostCallsAPI
@@ -33,14 +36,15 @@ from ._core.host_calls import HostCalls
 from ._core.live_options import LiveOptions
 from ._core.observers import ObserversAPI
 from ._core.pipeline import Pipeline
-from ._core.record import SessionRecord
+from ._core.record import DEFAULT_MAX_REPORT_EVENTS, SessionRecord
 from ._core.scheduler import Scheduler
 from ._core.session import Session
+from ._core.threads import locked
 from ._core.turns import TurnEmitter
 from ._core.vad_report import VadReporting
 from ._core.validate import check_options as _check_options
 from ._core.validate import check_seconds as _check_seconds
-from ._core.window_log import WindowLog, WindowLogRecorder
+from ._core.window_log import WindowLog, WindowLogAPI, WindowLogRecorder, window_log_length
 from .audio import as_frames, check_sample_rate, model_rate_for
 from .endpointing import EndOfTurn
 from .events import USER_STATES, Event, VADEventType
@@ -74,7 +78,7 @@ class EngineClosedError(ValueError):
     """Raised when audio or host calls reach an engine after ``close()``."""
 
 
-class TurnEngine(ObserversAPI, HostCallsAPI):
+class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI):
     """Real-time turn detection for one user stream.
 
     Parameters
@@ -98,9 +102,14 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
     stt_gate : bool
         Keep the audio a streaming STT should receive (SPEC 8): read it with
         :meth:`stt_audio`; ``STTMetrics`` are reported per speech segment.
-    keep_window_log : bool
-        Keep every window's probabilities and flags (one array copy per chunk) for
-        :meth:`window_log`, as ``turnengine plot`` does.
+    keep_window_log : bool or int
+        Keep the windows' probabilities and flags for :meth:`window_log`, as ``turnengine
+        plot`` does: in a ring of the last 65,536 windows (True; 35 min of Silero windows,
+        2.2 MB when full) or of the number given.
+    max_report_events : int or None
+        The report keeps the most recent this many events, and as many chat items (default
+        5000; its totals stay exact, see :class:`~turnengine.report.SessionReport`); None
+        keeps all (memory then grows with the session).
     eot_executor : {"thread", "inline"}
         Where end-of-turn predictions run: a worker thread (default; ``push_audio`` never waits
         for the model, its answer is applied at the next ``push_audio``/``advance``) or inline
@@ -124,6 +133,12 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
 
     Notes
     -----
+    Threads: one engine may be used from several threads (audio from an audio thread, host
+    calls from an asyncio loop).  Each public call runs whole under the engine's re-entrant
+    lock, so no audio is lost or doubled, and a call racing :meth:`close` either lands in the
+    report or raises ``EngineClosedError``.  Callbacks run on the calling thread holding that
+    lock: they may make host calls, but must not wait for another thread using this engine.
+
     Event names and semantics follow LiveKit Agents (``AgentSession``): ``user_state_changed``,
     ``agent_state_changed``, ``user_turn_completed``, ``metrics_collected`` (``VADMetrics``,
     ``EOUMetrics``); ``agent_interrupted`` and ``user_backchannel`` are turnengine's own.  VAD
@@ -149,7 +164,8 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
 
     def __init__(self, sample_rate: int = 16000, vad: str | VADBackend = DEFAULT_VAD,
                  turn_detector: str | None = None, *, model_path: str | None = None,
-                 stt_gate: bool = False, keep_window_log: bool = False,
+                 stt_gate: bool = False, keep_window_log: bool | int = False,
+                 max_report_events: int | None = DEFAULT_MAX_REPORT_EVENTS,
                  eot_executor: str = "thread", eot_model: Any = None,
                  audio_stall_watchdog: bool = False,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
@@ -166,7 +182,8 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         self._closed = False
         self._shutdown_callbacks: list[Callable[[SessionReport], Any]] = []
         self._shutdown_tasks: list[asyncio.Future[Any]] = []
-        self._build_session(chosen, eot, keep_window_log)
+        self._lock = threading.RLock()
+        self._build_session(chosen, eot, window_log_length(keep_window_log), max_report_events)
         if eot.uses_model:
             self._history.enable(self._pipe.now)
         if stt_gate:
@@ -174,11 +191,11 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         self._stall_watchdog = bool(audio_stall_watchdog)
         self._last_audio_wall = time.monotonic()
 
-    def _build_session(self, o: TurnEngineOptions, eot: EndOfTurn, keep_window_log: bool
-                       ) -> None:
+    def _build_session(self, o: TurnEngineOptions, eot: EndOfTurn, log_length: int | None,
+                       max_report_events: int | None) -> None:
         pipe = self._pipe
         self._clock = SampleClock(pipe.model_rate, self.started_at)
-        self._record = SessionRecord()
+        self._record = SessionRecord(max_report_events)
         self._bus = EventBus(SESSION_EVENTS + VAD_EVENTS, self._record.record)
         self._history = AudioHistory(o, pipe.model_rate, pipe.window_size)
         self._vad_report = VadReporting(self._bus, self._clock, self._history, o,
@@ -190,8 +207,8 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         self._scheduler = Scheduler()
         self._heap = self._scheduler.heap
         self._eot_on = eot.uses_model
-        self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size)
-                            if keep_window_log else None)
+        self._window_log = (WindowLogRecorder(pipe.model_rate, pipe.window_size, log_length)
+                            if log_length else None)
         self._guard = CallbackGuard()
         self._driver = Driver(pipe, self._session, self._scheduler, self._vad_report,
                               self._history, self._window_log, self, self._guard)
@@ -322,6 +339,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
                 "commit_user_turn) are fine there; push audio and advance from your own loop.")
 
     # -- audio ------------------------------------------------------------------------------------
+    @locked
     def push_audio(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> list[Event]:
         """Feed one chunk of PCM and return the session events it caused, in time order.
 
@@ -393,6 +411,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
                 raise exc
 
     # -- scheduled host actions -------------------------------------------------------------------
+    @locked
     def schedule(self, seconds: float, action: Callable[[TurnEngine], Any]) -> None:
         """Run ``action(engine)`` when the engine clock reaches ``seconds``.
 
@@ -427,64 +446,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         self._scheduler.add(at, self._guard.action(action))
         self._driver.touched = True
 
-    def wait_for_model(self, timeout: float | None = None) -> bool:
-        """Block until the end-of-turn model has answered the question in flight (worker
-        thread); the answer takes effect at the next :meth:`push_audio` or :meth:`advance`.
-
-        Live hosts never need this (answers are picked up by the next push); it is for the end
-        of a file or call, before letting the clock run out with :meth:`advance`.
-
-        Parameters
-        ----------
-        timeout : float, optional
-            Seconds to wait at most; None waits as long as it takes.
-
-        Returns
-        -------
-        bool
-            True when no answer is outstanding any more, False on timeout.
-        """
-        return self._session.eot.wait(timeout)
-
-    def flush(self, model_timeout: float = 30.0) -> list[Event]:
-        """The call ended: settle the last utterance and its turn as if silence had followed.
-
-        Pushes digital silence (whole windows) until the VAD has ended the user's speech, then
-        lets open decisions (the endpointing delay, a model's answer, a false-interruption
-        timeout) resolve on the clock, as ``turnengine run`` does at the end of a file.  Call it
-        before :meth:`close` to keep the last turn.
-
-        Parameters
-        ----------
-        model_timeout : float
-            Seconds to wait for an end-of-turn model answer in flight (worker thread).
-
-        Returns
-        -------
-        list of Event
-
-        Raises
-        ------
-        ValueError, RuntimeError
-            A closed engine; a call from inside one of this engine's callbacks or actions.
-        """
-        self._check_open()
-        self._check_not_in_callback("flush")
-        o, out = self.options, list[Event]()
-        if self._driver.interrupted is not None:
-            self._finish_interrupted(out)
-        silence = np.zeros(self.sample_rate // 4, np.float32)  # 0.25 s at the input rate
-        for _ in range(int(4 * (o.min_silence_duration + o.max_endpointing_delay)) + 4):
-            if self.user_state != "speaking" and not self._pipe.hysteresis.speaking:
-                break
-            out += self.push_audio(silence)
-        longest = max(o.max_endpointing_delay, o.false_interruption_timeout or 0.0)
-        for _ in range(8):
-            if not self.wait_for_model(model_timeout) or not self.decision_pending:
-                break
-            out += self.advance(longest)
-        return out
-
+    @locked
     def advance(self, seconds: float) -> list[Event]:
         """Move the engine clock forward with no audio (mute, network drop) so timers fire.
 
@@ -520,11 +482,26 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         return out
 
     # -- asyncio ----------------------------------------------------------------------------------
-    def events(self) -> AsyncIterator[Event]:
+    @locked
+    def events(self, max_queue: int = DEFAULT_MAX_QUEUE) -> EventStream:
         """Async iterator over every session event from now on; ends when the engine closes.
 
         Must be called from a running event loop.  ``push_audio`` may run on another thread
         (events are handed over with ``call_soon_threadsafe``).
+
+        Parameters
+        ----------
+        max_queue : int
+            Events held for a consumer that does not keep up; beyond it the oldest are dropped
+            (counted in the iterator's ``dropped``, a warning on the first), so audio never
+            waits for a consumer.  A dropped or ``aclose()``-d iterator is released.
+
+        Raises
+        ------
+        RuntimeError
+            No running event loop.
+        TypeError, ValueError
+            ``max_queue`` not an int >= 1.
 
         Examples
         --------
@@ -532,7 +509,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
         ...     if ev.type == "agent_interrupted":
         ...         await tts.pause()
         """
-        return self._bus.stream(self._closed)
+        return self._bus.stream(self._closed, check_max_queue(max_queue))
 
     # -- end of session ---------------------------------------------------------------------------
     def _report(self) -> SessionReport:
@@ -542,6 +519,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI):
                                       "updates": list(self._live.updates)},
             self.started_at, self.stream_time)
 
+    @locked
     def close(self) -> SessionReport:
         """End the session: build the report, call each shutdown callback once, end streams.
 

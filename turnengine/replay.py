@@ -125,7 +125,8 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     realtime : bool
         Sleep so that audio is pushed no faster than real time.
     stt_gate : bool
-        Build the engine with its STT gate (``engine.stt_audio()``).
+        Build the engine with its STT gate (``engine.stt_audio()``; unread, it holds the last
+        ``prefix_padding_duration + max_buffered_speech + min_silence_duration`` of audio).
     turn_detector : {None, "smart-turn"}
         End-of-turn model; a replay runs it inline, so the same file gives the same events.
     eot_model : SmartTurnModel, optional
@@ -133,8 +134,8 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     on_events : callable, optional
         Called with each non-empty list of events as it is produced (for live printing).
     keep_window_log : bool
-        Build the engine with ``keep_window_log=True`` so that ``result.engine.window_log()``
-        gives every window's probabilities (``turnengine plot``).
+        Build the engine with a window log long enough for the whole file, so that
+        ``result.engine.window_log()`` gives every window's probabilities (``turnengine plot``).
 
     Raises
     ------
@@ -160,8 +161,11 @@ def _start_engine(audio: AudioFile | AudioInfo, scenario: Scenario | None,
     with a :class:`ScenarioPlayer` attached when there is a scenario."""
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
+    if kwargs.get("keep_window_log") is True:  # every window of the file (10 ms at the least)
+        kwargs["keep_window_log"] = max(int(audio.duration * 100) + 6000, 1 << 16)
+    # A file ends: its report keeps every event, as the replay's own list does.
     engine = TurnEngine(sample_rate=audio.sample_rate, options=options or TurnEngineOptions(),
-                        eot_executor="inline", **kwargs)
+                        eot_executor="inline", max_report_events=None, **kwargs)
     if scenario is not None:
         ScenarioPlayer(engine, scenario)
     return engine

@@ -42,6 +42,13 @@ class SessionReport:
     ``events`` are the session events' dicts without ``metrics_collected``; ``options`` holds every
     engine option; ``duration`` is seconds of audio on the engine clock; ``started_at`` and
     ``timestamp`` are epoch seconds.
+
+    Memory stays bounded in sessions of any length: ``events`` and ``chat_history`` hold the
+    most recent ``history["max_events"]`` items each (``TurnEngine(max_report_events=...)``,
+    default 5000; None keeps all); ``history["events_dropped"]`` and
+    ``history["chat_items_dropped"]`` count what fell out.  The totals are exact whatever the
+    cap: ``event_counts`` (every session event emitted, by type, ``metrics_collected``
+    included), ``usage`` (every metric summed) and ``duration``.
     """
 
     options: dict[str, Any]
@@ -56,6 +63,8 @@ class SessionReport:
     audio_recording_path: str | None = None
     audio_recording_started_at: float | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    event_counts: dict[str, int] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with every SPEC 9 key."""
@@ -72,6 +81,8 @@ class SessionReport:
             "started_at": self.started_at,
             "timestamp": self.timestamp,
             "usage": dict(self.usage),
+            "event_counts": dict(self.event_counts),
+            "history": dict(self.history),
         }
 
     def to_json(self, indent: int | None = 2) -> str:

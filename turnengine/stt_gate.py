@@ -8,16 +8,25 @@ passes silence of the same length instead (LiveKit's behaviour), so the STT stre
 continuous but hears no speech.  Everything is addressed in engine-clock samples and read from
 the engine's :class:`~turnengine.audio_ring.AudioRing`, so the gate never copies audio it does
 not forward.
+
+Memory: the queue of audio not yet read with ``engine.stt_audio()`` holds at most what the
+audio history holds (the ring's capacity: ``prefix_padding_duration + max_buffered_speech +
+min_silence_duration``, about 61 s by default).  A host that stops reading loses the oldest
+audio first (counted in :attr:`SttGate.dropped_samples`, one warning), rather than the engine
+growing without bound.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterator
 
 import numpy as np
 
 from .audio_ring import AudioRing
+
+logger = logging.getLogger("turnengine")
 
 
 class SttGate:
@@ -30,6 +39,11 @@ class SttGate:
         chunk.
     prefix_samples : int
         Padding released before the back-dated speech onset.
+
+    Attributes
+    ----------
+    dropped_samples : int
+        Samples dropped, oldest first, because more than the ring's capacity waited unread.
     """
 
     def __init__(self, ring: AudioRing, prefix_samples: int) -> None:
@@ -39,6 +53,8 @@ class SttGate:
         self._next = -1            # next sample to release while open; -1 when closed
         self._released_to = 0      # never release a sample twice
         self._segment = 0          # samples forwarded for the current segment
+        self._queued = 0           # samples waiting in the queue
+        self.dropped_samples = 0
 
     def rebind(self, ring: AudioRing, prefix_samples: int) -> None:
         """Options changed: read from ``ring`` (the engine resized its history) and release
@@ -67,7 +83,19 @@ class SttGate:
             pcm = (np.zeros(audio.shape[0], dtype=np.int16) if muted else
                    np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16))
             self._queue.append(pcm)
+            self._queued += pcm.shape[0]
             self._segment += pcm.shape[0]
+            if self._queued > self._ring.capacity:
+                self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        if not self.dropped_samples:
+            logger.warning("stt_audio() is not being read: dropping the oldest gated audio "
+                           "beyond %d samples", self._ring.capacity)
+        while self._queued > self._ring.capacity and len(self._queue) > 1:
+            n = self._queue.popleft().shape[0]
+            self._queued -= n
+            self.dropped_samples += n
 
     def end(self, t: int, muted: bool) -> int:
         """END_OF_SPEECH decided at ``t``: release up to ``t``, close, return samples forwarded."""
@@ -78,4 +106,6 @@ class SttGate:
     def drain(self) -> Iterator[np.ndarray]:
         """Yield queued frames (int16, shape (n,), model rate) in order, removing them."""
         while self._queue:
-            yield self._queue.popleft()
+            pcm = self._queue.popleft()
+            self._queued -= pcm.shape[0]
+            yield pcm

@@ -108,6 +108,26 @@ class GroupBatch:
         for i, p in enumerate(self.parts):
             p.pipeline.attach(self.buf[i], self.probs[i], self.pending, self.consumed, i)
 
+    def regroup(self, parts: Sequence[StreamParts], rows: Sequence[int | None],
+                batch: Any) -> GroupBatch:
+        """The same machinery for another set of streams (``TurnEngineGroup.add_stream`` /
+        ``remove_stream``): ``rows[j]`` is new stream ``j``'s row here, None for a new stream.
+        Each kept stream's buffered samples (less than a window) and deferred ``VADMetrics``
+        windows carry over, so its events are those it would have had without the change."""
+        for k in range(len(self.parts)):
+            self._sync(k)
+        new = GroupBatch(parts, batch, self.w)
+        rests = [0 if i is None else int(self.pending[i] - self.consumed[i]) for i in rows]
+        if max(rests, default=0) > new.buf.shape[1]:
+            new._size(new.probs.shape[1], 2 * max(rests))
+        for j, i in enumerate(rows):
+            parts[j].driver.touched = True  # (is it plain? asked again at the next push)
+            if i is not None and rests[j]:
+                start = int(self.consumed[i])
+                new.buf[j, :rests[j]] = self.buf[i, start:start + rests[j]]
+                new.pending[j] = rests[j]
+        return new
+
     # -- intake ------------------------------------------------------------------------------------
     def intake(self, frames: np.ndarray | list[np.ndarray | None]) -> np.ndarray:
         """Each stream's chunk into its row; returns the whole windows ready per stream."""

@@ -6,19 +6,23 @@ its events to its own caller *and* to the ``push_audio``/``advance`` that ran th
 hands it to the session record, calls the subscribers, and posts it to every ``events()``
 iterator.  VAD events (``start_of_speech``, ``inference_done``, ``end_of_speech``) are for
 subscribers only (:meth:`EventBus.notify`), as in LiveKit's ``VADStream``.
+
+``events()`` iterators are :class:`~turnengine._core.event_stream.EventStream` objects with a
+bounded queue (drop-oldest, counted); the bus holds them by weak reference, so an iterator that
+is dropped unread is freed with its queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ..emitter import Callback, EventEmitter
 from ..events import Event
-
-_END = object()  # end-of-stream marker for events()
+from .event_stream import END, EventStream
 
 
 class EventBus:
@@ -38,8 +42,9 @@ class EventBus:
         #: The event lists of the calls in progress, innermost last (see :meth:`collect`).
         self.collecting: list[list[Event]] = []
         self.has = self._emitter.has  # (bound once: asked per chunk on the hot path)
-        # Replaced, never mutated, so push_audio on another thread iterates a stable snapshot.
-        self._streams: tuple[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Any]], ...] = ()
+        # Weak references to the events() iterators; replaced, never mutated (under the
+        # engine's lock), so a snapshot is always safe to iterate.
+        self._streams: tuple[weakref.ref[EventStream], ...] = ()
 
     # -- subscription -----------------------------------------------------------------------------
     def on(self, name: str, callback: Callback | None = None) -> Any:
@@ -70,56 +75,43 @@ class EventBus:
             out.append(event)
         self._record(event)
         self._emitter.emit(event.type, event)
-        for loop, queue in self._streams:
-            _post(loop, queue, event)
+        if self._streams:
+            self._post(event)
 
     def notify(self, name: str, payload: Any) -> None:
         """Call the subscribers of ``name`` only (VAD events)."""
         self._emitter.emit(name, payload)
 
     # -- asyncio ----------------------------------------------------------------------------------
-    def stream(self, closed: bool) -> AsyncIterator[Event]:
+    def stream(self, closed: bool, max_queue: int) -> EventStream:
         """An async iterator over every event from now on; ends at :meth:`end_streams`.
 
         Must be called from a running event loop; ``closed`` ends it at once.
         """
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        entry = (loop, queue)
-        self._streams = (*self._streams, entry)
+        stream = EventStream(asyncio.get_running_loop(), max_queue)
         if closed:
-            queue.put_nowait(_END)
-
-        async def stream() -> AsyncIterator[Event]:
-            try:
-                while True:
-                    item = await queue.get()
-                    if item is _END:
-                        return
-                    yield item
-            finally:
-                self._streams = tuple(e for e in self._streams if e is not entry)
-
-        return stream()
+            stream.post(END)
+        else:
+            self._streams = (*(weakref.ref(s) for s in self._live()), weakref.ref(stream))
+        return stream
 
     def end_streams(self) -> None:
         """End every ``events()`` iterator (the engine closed)."""
-        for loop, queue in self._streams:
-            _post(loop, queue, _END)
+        for stream in self._live():
+            stream.post(END)
+        self._streams = ()
 
+    @property
+    def n_streams(self) -> int:
+        """``events()`` iterators still subscribed (not dropped, closed or ended)."""
+        return len(self._live())
 
-def _post(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any) -> None:
-    try:
-        if loop.is_closed():
-            return
-        running = None
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        if running is loop:
-            queue.put_nowait(item)
-        else:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
-    except RuntimeError:  # the consumer's loop has shut down
-        pass
+    def _live(self) -> list[EventStream]:
+        return [s for s in (ref() for ref in self._streams) if s is not None and not s.done]
+
+    def _post(self, item: Any) -> None:
+        live = self._live()
+        if len(live) != len(self._streams):
+            self._streams = tuple(weakref.ref(s) for s in live)
+        for stream in live:
+            stream.post(item)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..events import AGENT_STATES, Event
 from ..options import TurnEngineOptions
+from .threads import locked
 
 if TYPE_CHECKING:
     from .bus import EventBus
@@ -33,6 +34,7 @@ class HostCallsAPI:
     _session: Session
     _stall_watchdog: bool
     _last_audio_wall: float
+    _lock: Any
 
     @property
     def options(self) -> TurnEngineOptions:
@@ -53,6 +55,7 @@ class HostCallsAPI:
         only; see :class:`~turnengine._core.guard.CallbackGuard`)."""
         raise NotImplementedError
 
+    @locked
     def set_agent_state(self, state: str, *,
                         allow_interruptions: bool | None = None) -> list[Event]:
         """Tell the engine what the agent is doing.
@@ -93,6 +96,7 @@ class HostCallsAPI:
         """Shorthand for ``set_agent_state("speaking", allow_interruptions=...)``."""
         return self.set_agent_state("speaking", allow_interruptions=allow_interruptions)
 
+    @locked
     def agent_stopped_speaking(self, text: str | None = None, *,
                                interrupted: bool = False) -> list[Event]:
         """The agent's speech ended: played out, or cut short (``interrupted``).
@@ -121,6 +125,7 @@ class HostCallsAPI:
         self._raise_held()
         return out
 
+    @locked
     def push_transcript(self, text: str, is_final: bool, confidence: float | None = None,
                         language: str | None = None, speaker_id: str | None = None) -> list[Event]:
         """Feed what the user's speech-to-text said.
@@ -161,6 +166,7 @@ class HostCallsAPI:
         self._raise_held()
         return out
 
+    @locked
     def push_text_input(self, text: str) -> list[Event]:
         """Typed user input: interrupts the agent as a voice turn would and commits a turn now.
 
@@ -187,6 +193,7 @@ class HostCallsAPI:
         self._raise_held()
         return out
 
+    @locked
     def mark_backchannel(self) -> bool:
         """Say that the user's current utterance is a backchannel ("mm-hm", a cough).
 
@@ -201,6 +208,7 @@ class HostCallsAPI:
         self._check_open()
         return bool(self._pipe.timers.mark_backchannel())
 
+    @locked
     def commit_user_turn(self) -> list[Event]:
         """End the user's turn now (``turn_detection="manual"``, or to force it in any mode).
 
@@ -224,6 +232,7 @@ class HostCallsAPI:
         self._raise_held()
         return out
 
+    @locked
     def check_audio_stall(self, now: float | None = None) -> list[Event]:
         """The audio-stall watchdog (SPEC 2): close a speaking state when audio stopped flowing.
 
@@ -264,6 +273,7 @@ class HostCallsAPI:
         self._raise_held()
         return out
 
+    @locked
     def stt_audio(self) -> Iterator[np.ndarray]:
         """Yield the audio to forward to a streaming STT since the last call (SPEC 8).
 
@@ -283,4 +293,4 @@ class HostCallsAPI:
         if gate is None:
             raise RuntimeError("build the engine with TurnEngine(..., stt_gate=True) to use "
                                "stt_audio()")
-        return gate.drain()
+        return iter(list(gate.drain()))  # (taken under the lock: push_audio may run meanwhile)

@@ -1,5 +1,5 @@
 """What the host observes of :class:`~turnengine.TurnEngine` besides returned events:
-``on``/``once``/``off``, shutdown callbacks and the window log.
+``on``/``once``/``off`` and shutdown callbacks (the window log: :mod:`.window_log`).
 
 Subscriptions go to the event bus wrapped by the engine's
 :class:`~turnengine._core.guard.CallbackGuard` (what a callback raises beyond ``Exception`` is
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..events import VADEventType
 from ..report import SessionReport
-from .window_log import WindowLog, WindowLogRecorder
+from .threads import locked
 
 if TYPE_CHECKING:
     from .bus import EventBus
@@ -30,7 +30,7 @@ _AUDIO_VAD_EVENTS = (VADEventType.START_OF_SPEECH.value, VADEventType.END_OF_SPE
 
 
 class ObserversAPI:
-    """Public subscriptions, shutdown callbacks and window log; mixed into
+    """Public subscriptions and shutdown callbacks; mixed into
     :class:`~turnengine.TurnEngine`."""
 
     _bus: EventBus
@@ -40,8 +40,9 @@ class ObserversAPI:
     _pipe: Pipeline
     _shutdown_callbacks: list[Callable[[SessionReport], Any]]
     _shutdown_tasks: list[asyncio.Future[Any]]
-    _window_log: WindowLogRecorder | None
+    _lock: Any
 
+    @locked
     def on(self, name: str, callback: Callable[[Any], Any] | None = None) -> Any:
         """Subscribe to a session event or VAD event (see the class notes); decorator form
         allowed.  Returns ``callback``.
@@ -61,6 +62,7 @@ class ObserversAPI:
             return decorator
         return self._subscribe(name, callback, once=False)
 
+    @locked
     def once(self, name: str, callback: Callable[[Any], Any]) -> Any:
         """Subscribe ``callback`` to the next ``name`` event only."""
         return self._subscribe(name, callback, once=True)
@@ -79,6 +81,7 @@ class ObserversAPI:
             self._bus.on(name, guarded)
         return callback
 
+    @locked
     def off(self, name: str, callback: Callable[[Any], Any]) -> None:
         """Unsubscribe ``callback`` from ``name`` (every time it was subscribed)."""
         self._bus.off(name, callback)
@@ -86,6 +89,7 @@ class ObserversAPI:
             self._bus.off(name, guarded)
         self._driver.touched = True
 
+    @locked
     def add_shutdown_callback(self, callback: Callable[[SessionReport], Any]) -> None:
         """Call ``callback(report)`` once when the engine closes.
 
@@ -110,40 +114,6 @@ class ObserversAPI:
                         asyncio.run(_awaited(result))
             except Exception:
                 logger.exception("shutdown callback %r raised", cb)
-
-    # -- window log -------------------------------------------------------------------------------
-    def window_log(self) -> WindowLog:
-        """Every VAD window kept so far (needs ``keep_window_log=True``); see also
-        :meth:`drain_window_log`.
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().log(self._pipe.now)
-
-    def drain_window_log(self) -> WindowLog:
-        """The windows kept since the last drain, then forgets them (memory stays flat; what
-        live displays and framework adapters read after each ``push_audio``).
-
-        Raises
-        ------
-        RuntimeError
-            If the engine was built without ``keep_window_log=True``.
-        """
-        return self._checked_log().drain(self._pipe.now)
-
-    @property
-    def last_probability(self) -> tuple[float, float] | None:
-        """(raw, smoothed) probability of the newest window kept, or None (O(1))."""
-        return None if self._window_log is None else self._window_log.last_probability
-
-    def _checked_log(self) -> WindowLogRecorder:
-        if self._window_log is None:
-            raise RuntimeError("build the engine with TurnEngine(..., keep_window_log=True) to "
-                               "use window_log()")
-        return self._window_log
 
 
 async def _awaited(awaitable: Any) -> Any:

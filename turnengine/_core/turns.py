@@ -105,7 +105,7 @@ class TurnEmitter:
     def add_chat_item(self, item: ChatMessage, t: int) -> None:
         """Append ``item`` to the chat history and emit ``conversation_item_added`` at ``t``."""
         self.chat_seq += 1
-        self._record.chat.append(item)
+        self._record.add_chat(item)
         self._bus.emit(ConversationItemAddedEvent(stream_time=self._clock.seconds(t),
                                                   created_at=self._clock.epoch(t), item=item))
 
