@@ -270,3 +270,45 @@ def test_options_changed_after_the_exception_apply_where_the_engine_stopped(clip
         engine.flush()
         runs.append(comparable(engine.close().events))
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("chunk", [16000, 4000, 320])
+def test_a_group_finishes_every_stream_before_a_callback_exception_leaves(chunk):
+    """Stream 1's callback raises KeyboardInterrupt on its second state change: the push raises,
+    and every stream's events (as its callbacks saw them) equal a lone engine's."""
+    from conftest import load_clip
+
+    pcm, _ = load_clip("C2_composed_real_multi_clean")
+    pcm = pcm[: 12 * 16000]
+    shifts = [0, 3200, 8000]
+    rows = [np.roll(pcm, s) for s in shifts]
+    want = []
+    for row in rows:
+        lone = TurnEngine()
+        seen: list = []
+        for kind in SESSION_EVENTS:
+            lone.on(kind, seen.append)
+        for a in range(0, len(row), chunk):
+            lone.push_audio(row[a:a + chunk])
+        want.append(comparable(seen))
+    group = TurnEngineGroup(3)
+    got: list[list] = [[], [], []]
+    for i, engine in enumerate(group):
+        for kind in SESSION_EVENTS:
+            engine.on(kind, got[i].append)
+    count = [0]
+
+    def raise_second(_):
+        count[0] += 1
+        if count[0] == 2:
+            raise KeyboardInterrupt("from a callback")
+
+    group[1].on("user_state_changed", raise_second)
+    raised = 0
+    for a in range(0, len(pcm), chunk):
+        try:
+            group.push_audio(np.stack([row[a:a + chunk] for row in rows]))
+        except KeyboardInterrupt:
+            raised += 1
+    assert raised == 1
+    assert [comparable(g) for g in got] == want

@@ -216,15 +216,27 @@ class GroupBatch:
             busy = np.flatnonzero(fast > deferred).tolist()
         else:
             fast[:] = 0
+        # A callback's KeyboardInterrupt/SystemExit (held by its engine until that stream's
+        # chunk is stepped to its end) waits until every other stream is done too: no stream's
+        # windows are left half-processed or processed again by the next push.
+        held: BaseException | None = None
         for i in busy:
-            self._resume(i, int(n_win[i]), per_window_s or 0.0, out[i])
+            try:
+                self._resume(i, int(n_win[i]), per_window_s or 0.0, out[i])
+            except BaseException as exc:  # re-raised below, once every stream is stepped
+                held = held or exc
         if not (self._all_plain and per_window_s is not None):  # else every stream was fast
             slow = (fast == 0) & ((n_win > 0) | ~plain)
             if self.skip is not None:
                 slow &= ~self.skip
             for i in np.flatnonzero(slow).tolist():
-                self._slow(i, int(n_win[i]), per_window_s, out[i])
+                try:
+                    self._slow(i, int(n_win[i]), per_window_s, out[i])
+                except BaseException as exc:  # (as above)
+                    held = held or exc
         np.multiply(n_win, self.w, out=self.consumed)
+        if held is not None:
+            raise held
 
     def _sync(self, i: int) -> VadReporting:
         vad = self.parts[i].vad_report
