@@ -1005,6 +1005,35 @@ cdef class Timers:
             _check_deadlines(&self.s, &out)
         return self._drain(&out)
 
+    def end_for_commit(self):
+        """The host commits the turn while the user is speaking: end the utterance here first.
+
+        The back-dated end is the end of the last voiced window; the VAD still holds the
+        segment open, so its own end of it is swallowed, and ``restart_windows`` voiced windows
+        after this start a new utterance (as after a turn the silence timer committed inside
+        the hangover).  No end-of-turn question is asked and no deadline fires: the caller
+        commits next (:meth:`commit`).
+
+        Returns
+        -------
+        list of (code, sample, aux) tuples
+            ``END_OF_SPEECH`` (and ``USER_BACKCHANNEL`` for an utterance that opened no turn);
+            empty when the user was not speaking.
+        """
+        cdef EventOut out
+        cdef int64_t end
+        self._out(&out)
+        if self.s.user_state == US_SPEAKING:
+            end = self.s.last_voiced if self.s.last_voiced >= self.s.speech_start else \
+                self.s.speech_start
+            self.s.detached = 1
+            self.s.raw_run = 0
+            self.s.predicted = 1       # the commit answers the question: none is asked
+            self.s.asked = 0
+            _user_end(&self.s, self.s.now, end, &out)
+            self.s.endpoint_deadline = -1
+        return self._drain(&out)
+
     def commit(self):
         """Commit the user turn now (``commit_user_turn``): cancel the pending endpoint decision.
 

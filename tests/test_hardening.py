@@ -200,3 +200,26 @@ def test_options_cannot_be_reassigned_silently():
         engine.options = engine.options.replace(min_endpointing_delay=0.2)
     assert engine.options.min_endpointing_delay == 0.8
     assert engine.close().options["min_endpointing_delay"] == 0.8
+
+
+@pytest.mark.parametrize("start", ["silence", "end_of_speech"])
+def test_a_commit_while_the_user_speaks_ends_the_utterance_first(clip_dialogue, start):
+    """Issue 13: commit_user_turn() during the second utterance (the first turn already
+    committed) reported stopped_speaking_at (1.632 s) before started_speaking_at (2.688 s) and
+    completed the turn with the user still speaking."""
+    from test_properties import check_invariants
+
+    pcm, rate = clip_dialogue
+    engine = TurnEngine(endpointing_start=start)
+    events = engine.push_audio(pcm[: int(3.2 * rate)])
+    assert engine.user_state == "speaking"
+    committed = engine.commit_user_turn()
+    (turn,) = [e for e in committed if e.type == "user_turn_completed"]
+    assert engine.user_state == "listening" and turn.reason == "manual"
+    assert turn.started_speaking_at <= turn.stopped_speaking_at <= turn.created_at
+    assert 2.6 < turn.started_speaking_at - engine.started_at < 2.7
+    events += committed + engine.push_audio(pcm[int(3.2 * rate):]) + engine.flush()
+    check_invariants(events, rate)
+    states = [e for e in events if e.type == "user_state_changed"]
+    for end, start_again in zip(states[1::2], states[2::2], strict=False):
+        assert start_again.audio_time >= end.audio_time  # no segment overlaps the last

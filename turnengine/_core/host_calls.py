@@ -89,6 +89,9 @@ class HostCalls:
 
     def commit_user_turn(self) -> None:
         s = self._s
+        # The user still speaking: their utterance ends here (state, segment), so the turn
+        # never reports a stop before its start nor completes while the user is "speaking".
+        s.run_fired(self._timers.end_for_commit())
         had_turn = self._timers.turn_open or s.turn_start is not None or bool(s.text.finals)
         if not self._timers.model_answered:
             s.eot.decision = None  # no answer for this pause: the user spoke since

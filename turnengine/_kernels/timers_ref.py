@@ -512,6 +512,18 @@ class Timers:
             self._check_deadlines()
         return self._drain()
 
+    def end_for_commit(self) -> Fired:
+        if self._user == UserState.SPEAKING:
+            end = (self._last_voiced if self._last_voiced >= self._speech_start
+                   else self._speech_start)
+            self._detached = 1
+            self._raw_run = 0
+            self._predicted = True
+            self._asked = False
+            self._user_end(self._now, end)
+            self._endpoint_deadline = -1
+        return self._drain()
+
     def commit(self) -> int:
         self._endpoint_deadline = -1
         self._turn_open = False
