@@ -66,6 +66,19 @@ def test_the_clock_refuses_to_pass_int64():
     with pytest.raises(ValueError, match="range"):
         engine.schedule(1e300, lambda e: None)
     assert engine.next_action_time is None
+    # advance(6e14) raised OverflowError after the due actions had run; a self-rescheduling
+    # action with advance(1e300) never returned: both are refused before anything runs.
+    fresh, ran = TurnEngine(), []
+
+    def again(e):
+        ran.append(e.stream_time)
+        e.schedule(e.stream_time + 0.001, again)
+
+    fresh.schedule(1.0, again)
+    for seconds in (6e14, 1e300):
+        with pytest.raises(ValueError, match="clock"):
+            fresh.advance(seconds)
+    assert ran == [] and fresh.stream_time == 0.0
 
 
 @pytest.mark.parametrize("chunk,exc,match", [
