@@ -1,6 +1,7 @@
 """``turnengine eval``: one configuration (SPEC 11 table and eot-bench figures), or a sweep
 (``--sweep NAME=V1,V2,...``: eot-bench figures per configuration and the headline operating
-points), and ``--curve OUT.png``.
+points), and ``--curve OUT.png``; an echo set (label files with ``agent_speech``,
+``barge_ins`` and ``scenario``) gets the echo metric instead (:mod:`..eval.echo`).
 
 The tools are imported when the command runs, so ``turnengine --help`` stays fast.
 """
@@ -89,6 +90,7 @@ def _clip_progress(n: int, args: argparse.Namespace) -> tuple[Any, Callable[[Any
 def cmd_eval(args: argparse.Namespace) -> int:
     """``turnengine eval``: score every labelled clip of a directory, per clip and pooled; with
     ``--sweep``, every configuration of the grid."""
+    from ..eval.echo_runner import is_echo_set
     from ..eval.grid import SweepAxis
     from ..eval.runner import labelled_clips
     from ..eval.sweep import run_sweep, sweep_configs
@@ -102,9 +104,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc), EXIT_USAGE) from None
     try:
-        n = len(labelled_clips(args.directory))
+        pairs = labelled_clips(args.directory)
     except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from None
+    if is_echo_set(pairs):
+        return _eval_echo(args, options, axes, curve, len(pairs))
+    n = len(pairs)
     bar, progress = _clip_progress(n * len(configs), args)
 
     def config_done(i: int, run: Any) -> None:
@@ -133,6 +138,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(format_eotbench(one.eotbench))
     if curve is not None:
         _write_curve(result, curve, f"{Path(args.directory).name}: vad={args.vad}")
+    return 0
+
+
+def _eval_echo(args: argparse.Namespace, options: Any, axes: list[Any], curve: Path | None,
+               n: int) -> int:
+    """An echo set (``../shared/audio/echo``): its own metric, overall and per echo level."""
+    from ..eval.echo_report import format_echo_table
+    from ..eval.echo_runner import evaluate_echo_directory
+
+    if axes or curve is not None:
+        raise CLIError(f"{args.directory} is an echo set: --sweep and --curve do not apply "
+                       "to it", EXIT_USAGE)
+    done = [0]
+
+    def progress(score: Any) -> None:
+        done[0] += 1
+        if not args.quiet:
+            print(f"[{done[0]}/{n}] {score.clip}: {score.n_false} false, "
+                  f"{score.n_hits}/{score.n_barge_ins} barge-ins", file=sys.stderr)
+
+    try:
+        result = evaluate_echo_directory(args.directory, vad=args.vad, options=options,
+                                         model_path=args.model_path,
+                                         turn_detector=args.turn_detector,
+                                         sample_rate=args.sample_rate, on_clip=progress)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        raise CLIError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"# echo set {args.directory}: {n} samples, vad={args.vad}, no far-end "
+              f"reference, aec_warmup_duration={options.aec_warmup_duration:g} s")
+        print(format_echo_table(result), end="")
     return 0
 
 

@@ -78,8 +78,13 @@ def _add_eval_parser(sub: Any) -> None:
                                     "and LiveKit eot-bench's figures (false cut-off rate on "
                                     "hold spans, latency on eot spans). With --sweep: the "
                                     "eot-bench figures of every configuration of the grid and "
-                                    "the headline operating points (docs/end_of_turn.md).")
-    ev.add_argument("directory", help="folder of NAME.wav + NAME.json pairs")
+                                    "the headline operating points (docs/end_of_turn.md). "
+                                    "An echo set (NAME.mic.wav + NAME.json with a scenario, "
+                                    "../shared/audio/echo) is replayed with its scenario and "
+                                    "scored by its own metric: false interruptions per "
+                                    "agent-minute, barge-in recall and latency, per echo "
+                                    "level (docs/echo.md).")
+    ev.add_argument("directory", help="folder of NAME.wav (or NAME.mic.wav) + NAME.json pairs")
     ev.add_argument("--json", action="store_true", help="print one JSON document")
     ev.add_argument("--sweep", action="append", metavar="NAME=V1,V2,...", default=None,
                     help="evaluate every value of NAME (a TurnEngineOptions field, e.g. "

@@ -9,7 +9,7 @@ from typing import Any
 from ...events import Event, UserStateChangedEvent
 from .segments import PredSegment, number
 
-__all__ = ["EngineOutput", "segments_from_events"]
+__all__ = ["EngineOutput", "agent_from_events", "segments_from_events"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +106,34 @@ def segments_from_events(events: Iterable[Any]) -> EngineOutput:
         dec.append((open_at[1], None))
     return EngineOutput(back, dec, turns)
 
+
+
+def agent_from_events(events: Iterable[Any]) -> tuple[list[float], list[PredSegment]]:
+    """The echo scorer's inputs (:mod:`.echo`): ``stream_time`` of every ``agent_interrupted``,
+    and the decision-time intervals in which the agent was ``speaking`` (from
+    ``agent_state_changed``; ``None`` as the end of one still open after the last event).
+
+    Raises
+    ------
+    ValueError
+        If one of those events lacks a finite ``stream_time``.
+    """
+    interruptions: list[float] = []
+    speaking: list[PredSegment] = []
+    open_at: float | None = None
+    for i, ev in enumerate(events):
+        kind = _field(ev, "type")
+        if kind == "agent_interrupted":
+            interruptions.append(number(_field(ev, "stream_time"), f"events[{i}].stream_time"))
+        if kind != "agent_state_changed":
+            continue
+        t = number(_field(ev, "stream_time"), f"events[{i}].stream_time")
+        old, new = _state(_field(ev, "old_state")), _state(_field(ev, "new_state"))
+        if new == "speaking" and old != "speaking":
+            open_at = t
+        elif old == "speaking" and new != "speaking" and open_at is not None:
+            speaking.append((open_at, t))
+            open_at = None
+    if open_at is not None:
+        speaking.append((open_at, None))
+    return interruptions, speaking

@@ -1,8 +1,8 @@
 """Run the engine over a directory of labelled clips and score it (``turnengine eval``, SPEC 11).
 
-Each ``NAME.wav`` (or ``.flac``) with a ``NAME.json`` label file beside it is replayed through a
-fresh engine (see :mod:`turnengine.replay`) and scored by the scorers of
-:mod:`turnengine.tools.eval`.
+Each ``NAME.wav`` (or ``.flac``; or ``NAME.mic.wav`` of an echo set) with a ``NAME.json``
+label file beside it is replayed through a fresh engine (see :mod:`turnengine.replay`) and
+scored by the scorers of :mod:`turnengine.tools.eval` (echo sets: :mod:`.echo_runner`).
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ __all__ = [
     "evaluate_clip",
     "evaluate_clip_eotbench",
     "evaluate_directory",
+    "label_file",
     "labelled_clips",
     "resample_audio",
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac")
+#: ``NAME.mic.wav`` pairs with ``NAME.json`` (echo sets).
+MIC_SUFFIX = ".mic"
 
 
 def resample_audio(audio: AudioFile, rate: int) -> AudioFile:
@@ -84,6 +87,23 @@ class EvalResult:
         return out
 
 
+def label_file(audio: Path) -> Path | None:
+    """The label file of an audio file: ``NAME.json`` beside ``NAME.wav``, or beside
+    ``NAME.mic.wav`` (echo sets, ``../shared/audio/echo``, whose ``NAME.playout.wav`` is the
+    far-end reference, not a clip); ``None`` if there is none or ``audio`` is not audio."""
+    if audio.suffix.lower() not in AUDIO_SUFFIXES:
+        return None
+    own = audio.with_suffix(".json")
+    if own.is_file():
+        return own
+    stem = Path(audio.stem)
+    if stem.suffix.lower() == MIC_SUFFIX:
+        echo = audio.with_name(stem.stem + ".json")
+        if echo.is_file():
+            return echo
+    return None
+
+
 def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]:
     """``(audio, labels)`` pairs in ``directory``, sorted by name.
 
@@ -99,8 +119,9 @@ def labelled_clips(directory: str | os.PathLike[str]) -> list[tuple[Path, Path]]
         raise FileNotFoundError(f"no such directory: {root}")
     pairs = []
     for audio in sorted(root.iterdir()):
-        if audio.suffix.lower() in AUDIO_SUFFIXES and audio.with_suffix(".json").is_file():
-            pairs.append((audio, audio.with_suffix(".json")))
+        labels = label_file(audio)
+        if labels is not None:
+            pairs.append((audio, labels))
     if not pairs:
         raise ValueError(f"{root} holds no audio file (.wav/.flac) with a .json label file "
                          "beside it")
