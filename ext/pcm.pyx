@@ -552,7 +552,7 @@ def intake_many(list intakes, const int16_t[:, ::1] frames, float[:, ::1] out,
         if not 0 <= consumed[i] <= pending[i]:
             raise ValueError(f"stream {i}: expected 0 <= consumed <= {pending[i]}, got "
                              f"{consumed[i]}")
-        if pending[i] - consumed[i] + _max_output(&it.s, m) > cap:
+        if pending[i] > cap or pending[i] - consumed[i] + _max_output(&it.s, m) > cap:
             raise ValueError(f"stream {i}: expected a row of length >= "
                              f"{pending[i] - consumed[i] + _max_output(&it.s, m)}, got {cap}")
     for i in range(n):

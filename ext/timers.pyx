@@ -658,7 +658,7 @@ cdef class Timers:
         cdef int64_t i, n_flagged = 0, consumed = 0, used = 0
         if self._cap < 0:
             raise ValueError("bind() the scratch arrays before step()")
-        if not (0 <= first and 0 <= n and first + n <= self._cap
+        if not (0 <= first <= self._cap and 0 <= n <= self._cap - first  # (no int64 overflow)
                 and 0 <= first_hyst <= n_hyst <= self._cap):
             raise ValueError(f"expected 0 <= first, n, first + n <= {self._cap} and "
                              f"0 <= first_hyst <= n_hyst <= {self._cap}, got first={first}, "

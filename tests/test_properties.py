@@ -2,7 +2,8 @@
 
 - every ``user_state_changed``/``agent_state_changed`` really changes state, and each one's
   ``old_state`` is the previous one's ``new_state``;
-- ``user_turn_completed`` never fires while the user is speaking;
+- ``user_turn_completed`` never fires while the user is speaking, except a typed turn
+  (``push_text_input``: a turn of its own at the moment of typing, no delays);
 - decision times never go backwards, no stop comes before its start;
 - the delays and durations the engine reports are the differences of the times it reports
   elsewhere, checked as relations rather than signs (a sign bug would hide behind a
@@ -115,6 +116,13 @@ def _check_turn(d: dict, last_end: float | None, last_final: float | None) -> No
             (d, last_final, end)
 
 
+def _check_typed_turn(d: dict) -> None:
+    """``push_text_input``: a turn at the moment of typing, no speech, no delays."""
+    assert d["started_speaking_at"] == d["stopped_speaking_at"] == d["created_at"], d
+    assert d["end_of_utterance_delay"] == d["transcription_delay"] == 0.0, d
+    assert d["endpointing_delay"] == 0.0 and d["transcript"], d
+
+
 def check_invariants(events: list, sample_rate: int) -> None:
     user, agent = "listening", "listening"
     last_t = -1.0
@@ -141,6 +149,9 @@ def check_invariants(events: list, sample_rate: int) -> None:
             if d["is_final"] and d["transcript"].strip() and not (
                     after_backchannel and user != "speaking"):
                 last_final = d["stream_time"]
+        elif d["type"] == "user_turn_completed" and d["reason"] == "text":
+            _check_typed_turn(d)  # a turn of its own: the voice turn in progress goes on
+            turn = d
         elif d["type"] == "user_turn_completed":
             assert user != "speaking", d
             assert d["endpointing_delay"] >= 0, d

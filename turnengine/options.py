@@ -16,6 +16,10 @@ TurnDetectionMode = Literal["vad", "stt", "manual"]
 TURN_DETECTION_MODES: tuple[str, ...] = ("vad", "stt", "manual")
 ENDPOINTING_MODES: tuple[str, ...] = ("fixed", "dynamic")
 ENDPOINTING_STARTS: tuple[str, ...] = ("silence", "end_of_speech")
+#: The largest duration (s) and count an option takes: about 31 years, far below what the
+#: kernels' int64 sample counts hold at any rate (a longer timeout is the same as none).
+MAX_SECONDS = 1e9
+MAX_COUNT = 10**9
 
 
 def _meta(help_text: str, unit: str = "") -> dict[str, str]:
@@ -143,8 +147,8 @@ class TurnEngineOptions:
             elif kind is int:
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise TypeError(f"option {f.name} expects an int, got {value!r}")
-                if value < 0:
-                    raise ValueError(f"option {f.name} must be >= 0, got {value}")
+                if not 0 <= value <= MAX_COUNT:
+                    raise ValueError(f"option {f.name} must be in [0, {MAX_COUNT}], got {value}")
             elif kind is float:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise TypeError(f"option {f.name} expects a number, got {value!r}")
@@ -155,6 +159,9 @@ class TurnEngineOptions:
                                      f"got {value}")
                 if f.metadata.get("unit") == "0..1" and value > 1:
                     raise ValueError(f"option {f.name} must be in [0, 1], got {value}")
+                if f.metadata.get("unit") == "s" and value > MAX_SECONDS:
+                    raise ValueError(f"option {f.name} must be <= {MAX_SECONDS:g} s, got "
+                                     f"{value}")
         if self.turn_detection not in TURN_DETECTION_MODES:
             raise ValueError(f"option turn_detection must be one of {TURN_DETECTION_MODES}, "
                              f"got {self.turn_detection!r}")

@@ -4,8 +4,10 @@ Every session event goes through :meth:`EventBus.emit`, which, in this order, ap
 the event list of every engine call in progress (so a host call made inside a callback reports
 its events to its own caller *and* to the ``push_audio``/``advance`` that ran the callback),
 hands it to the session record, calls the subscribers, and posts it to every ``events()``
-iterator.  VAD events (``start_of_speech``, ``inference_done``, ``end_of_speech``) are for
-subscribers only (:meth:`EventBus.notify`), as in LiveKit's ``VADStream``.
+iterator; the events of one turn (:meth:`EventBus.emit_all`) all reach the lists and the record
+before any subscriber runs, so what a subscriber's host call raises comes after the whole turn.
+VAD events (``start_of_speech``, ``inference_done``, ``end_of_speech``) are for subscribers only
+(:meth:`EventBus.notify`), as in LiveKit's ``VADStream``.
 
 ``events()`` iterators are :class:`~turnengine._core.event_stream.EventStream` objects with a
 bounded queue (drop-oldest, counted); the bus holds them by weak reference, so an iterator that
@@ -77,6 +79,18 @@ class EventBus:
         self._emitter.emit(event.type, event)
         if self._streams:
             self._post(event)
+
+    def emit_all(self, events: tuple[Event, ...]) -> None:
+        """Deliver the events of one happening (a turn, its ``EOUMetrics``, its chat item): the
+        call lists and the record get every one before any subscriber runs."""
+        for event in events:
+            for out in self.collecting:
+                out.append(event)
+            self._record(event)
+        for event in events:
+            self._emitter.emit(event.type, event)
+            if self._streams:
+                self._post(event)
 
     def notify(self, name: str, payload: Any) -> None:
         """Call the subscribers of ``name`` only (VAD events)."""

@@ -1,10 +1,13 @@
 """Steps the pipeline and hands each step's codes to the session, in time order.
 
 Per chunk: the VAD and hysteresis run over every ready window at once; the timers kernel then
-stops after each window that emits, so callbacks (and the host calls they make) run with the
-clock exactly at that window's end, and scheduled host actions run at the end of the first
-window that reaches their time.  ``VADMetrics`` fall on fixed window boundaries, so the events
-do not depend on how the audio was chunked.
+stops after each window that emits and at each ``VADMetrics`` boundary (after every window
+while someone subscribes to ``inference_done``, whose events follow their window's decisions),
+so callbacks (and the host calls they make) run with the clock exactly at their event's window,
+with the session as that window left it, and the events a call returns stay in time order;
+scheduled host actions run at the end of the first window that reaches their time.
+``VADMetrics`` fall on fixed window boundaries, so the events do not depend on how the audio
+was chunked.
 
 Two things can happen between the steps of a chunk, both at a window boundary:
 
@@ -117,8 +120,14 @@ class Driver:
         grouped = self._pipe.grouped
         if self._eot_on or self._heap:
             self.between_steps()
-            if not grouped:
-                self._raise_held()  # (nothing classified yet: the windows stay buffered)
+            if not grouped and self._guard.held is not None:
+                if n_win:  # heard, none stepped: kept whole for the next push/advance/flush
+                    n_h, measured = self._pipe.classify(n_win, given)
+                    self.interrupted = Chunk(n_win, n_h, self._pipe.now, self._vad.n_windows,
+                                             (measured if given is None else infer_s) / n_win,
+                                             self._bus.has(INFERENCE_DONE))
+                    self._pipe.stepped(0)
+                self._raise_held()
         if n_win:
             inference = self._bus.has(INFERENCE_DONE)  # asked once per chunk
             n_h, measured = self._pipe.classify(n_win, given)
@@ -151,8 +160,14 @@ class Driver:
         if exc is not None:
             raise exc
 
-    def _step_limit(self, w: int, n_win: int, start: int) -> int:
-        limit = n_win - w
+    def _step_limit(self, w: int, n_win: int, start: int, inference: bool, g: int) -> int:
+        """Windows the next timers step may take from window ``w`` (global index ``g``): every
+        callback runs with the clock at its own event, so a host call it makes lands in time
+        order.  One window with ``inference_done`` subscribers; else up to the next VADMetrics
+        boundary, the first scheduled action, what the audio history holds."""
+        if inference:
+            return 1
+        limit = min(n_win - w, self._vad.next_boundary - g)
         due = self._scheduler.next_sample
         if due is not None:
             w_size = self._pipe.window_size
@@ -183,8 +198,10 @@ class Driver:
             if first is not None:  # plain: the step a group made is what step() would give
                 (n_t, used, used_h), first = first, None
             else:
-                limit = (self._step_limit(w, c.n_win, start) if heap or self._history.ring
-                         is not None else c.n_win - w)
+                limit = c.n_win - w
+                if (heap or c.inference or self._history.ring is not None
+                        or c.g0 + c.n_win > vad.next_boundary):
+                    limit = self._step_limit(w, c.n_win, start, c.inference, c.g0 + w)
                 n_t, used, used_h = step(w, limit, c.jh, c.n_h, start + w * w_size)
             c.w, c.jh = w + used, c.jh + used_h  # through the timers: never again
             g_end = c.g0 + c.w
@@ -198,11 +215,14 @@ class Driver:
             if n_t or extras or heap or g_end >= vad.next_boundary:
                 pipe.stepped(c.w)  # callbacks may run: stream_time counts this step
             if extras:
-                self._step_audio(w, used, start, c.per_window_s, c.inference)
+                self._step_audio(w, used, start)
             if n_t or g_end >= vad.next_boundary:
                 self._metrics_and_codes(c.g0, c.w, n_t, start, c.per_window_s)
             else:
                 vad.account(g_end, c.per_window_s)
+            if c.inference:  # after the window's decisions: the session agrees with the kernels
+                self._vad.inference_done(pipe.windows(c.w), pipe.flags, pipe.smoothed,
+                                         pipe.runs, w, used, start, c.per_window_s)
             if self._eot_on or heap:
                 self.between_steps()
             if gate is not None:
@@ -210,17 +230,12 @@ class Driver:
             if self._guard.held is not None and not grouped:
                 self._raise_held()
 
-    def _step_audio(self, w: int, used: int, start: int, per_window_s: float,
-                    inference: bool) -> None:
-        """The step's audio to the history (before its events ask for it), the VAD's
-        ``inference_done`` events and the end-of-turn model."""
+    def _step_audio(self, w: int, used: int, start: int) -> None:
+        """The step's audio to the history (before its events ask for it) and to the
+        end-of-turn model."""
         pipe, w_size = self._pipe, self._pipe.window_size
-        samples = pipe.windows(w + used)
-        step_audio = samples[w * w_size:]
+        step_audio = pipe.windows(w + used)[w * w_size:]
         self._history.record(step_audio, start + w * w_size)
-        if inference:
-            self._vad.inference_done(samples, pipe.flags, pipe.smoothed, pipe.runs, w, used,
-                                     start, per_window_s)
         if self._eot_on:
             self._session.feed_turn_audio(step_audio, start + w * w_size)
 
@@ -243,17 +258,28 @@ class Driver:
         vad.account(g_end, per_window_s)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock ``seconds`` with no audio; deadlines and actions fire on time."""
+        """Move the clock ``seconds`` with no audio; deadlines and actions fire on time.
+
+        The clock stops at every scheduled action and every pending deadline on the way, so
+        the callbacks of what fires there (and the host calls they make) run with the clock
+        at that deadline, not at the end of the advance."""
         pipe, sched = self._pipe, self._scheduler
         target = pipe.now + seconds_to_samples(seconds, pipe.model_rate)
         if self._eot_on:
             self._session.poll_eot()
         sched.run_due(pipe.now, self._host)
         while True:
-            due = sched.next_sample
-            if due is None or due > target:
+            stop = self._next_stop(target)
+            if stop is None:
                 break
-            self._session.run_fired(pipe.advance(due - pipe.now))
+            self._session.run_fired(pipe.advance(stop - pipe.now))
             sched.run_due(pipe.now, self._host)
         self._session.run_fired(pipe.advance(target - pipe.now))
         sched.run_due(pipe.now, self._host)
+
+    def _next_stop(self, target: int) -> int | None:
+        """The first scheduled action or kernel deadline after the clock and by ``target``."""
+        t, now = self._pipe.timers, self._pipe.now
+        stops = [d for d in (self._scheduler.next_sample, t.endpoint_deadline, t.away_deadline,
+                             t.false_interruption_deadline) if d is not None and now < d <= target]
+        return min(stops) if stops else None

@@ -132,7 +132,8 @@ class HostCallsAPI:
 
         Emits ``user_input_transcribed``.  Words of the current utterance (its finals plus the
         latest interim) count toward ``min_interruption_words``.  A non-empty final transcript
-        joins the current turn's transcript, makes a pending interruption real (no
+        joins the current turn's transcript (before ``user_input_transcribed`` is announced, so
+        a callback that commits the turn commits it), makes a pending interruption real (no
         ``agent_false_interruption``), opens the end-of-turn decision in ``"stt"`` mode, and
         brings an ``away`` user back to ``listening``.  Transcripts that arrive after a
         backchannel and before new speech belong to that backchannel, not to the next turn.
@@ -217,14 +218,18 @@ class HostCallsAPI:
         list of Event
             ``user_turn_completed`` (``reason="manual"``), its ``EOUMetrics`` and
             ``conversation_item_added``, unless there was no user speech and no transcript since
-            the last turn (then nothing).
+            the last turn (then nothing); while the user speaks, ``user_state_changed`` to
+            ``listening`` first.
 
         Notes
         -----
-        The committed speech is not a turn again: when the VAD still says speaking (its
-        hangover) and no voice follows, its end opens no second turn; voice after the commit
-        is a new turn.  An end-of-turn model question in flight is settled (a late answer is
-        dropped); ``eot_probability`` is reported only when the model answered this pause.
+        A commit while the user speaks ends the utterance there, as a turn committed inside
+        the VAD's hangover does (SPEC 5): the end of speech is back-dated to the last voiced
+        window and the VAD's own end of that segment is swallowed, so voice that goes on is a
+        new utterance and a new turn; the committed speech is never a turn again, nor a
+        backchannel (speech under the agent's that the host commits is a turn).  An end-of-turn
+        model question in flight is settled (a late answer is dropped); ``eot_probability`` is
+        reported only when the model answered this pause.
         """
         self._check_open()
         with self._bus.collect() as out:

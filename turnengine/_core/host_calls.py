@@ -4,7 +4,7 @@ take effect at the engine clock as it stands (the end of the last complete VAD w
 
 from __future__ import annotations
 
-from .._kernels.codes import AgentState
+from .._kernels.codes import AgentState, EventCode
 from ..endpointing import Decision
 from ..events import AgentInterruptedEvent, UserInputTranscribedEvent
 from ..report import ChatMessage
@@ -40,7 +40,7 @@ class HostCalls:
             s.turns.add_chat_item(ChatMessage(
                 id=f"agent_{s.turns.chat_seq + 1}", role="assistant", content=[text],
                 created_at=self._clock.epoch(start),
-                interrupted=interrupted or s.agent_speech_interrupted), now)
+                interrupted=interrupted or s.agent_speech_interrupted), now, start)
         s.agent_speech_start = None
         s.agent_speech_interrupted = False
         self.set_agent_state("listening", s.options.allow_interruptions)
@@ -52,21 +52,25 @@ class HostCalls:
         if not s.transcripts_fed:
             s.transcripts_fed = True
             self._timers.transcripts_fed()
+        final = is_final and bool(text.strip())
+        # The transcript is taken in before anyone hears of it, so a callback that commits the
+        # turn commits it with this transcript, and one that pushes another transcript adds it
+        # after this one.  A late final of a backchannel is reported, not a turn.
+        joins = final and not (s.after_backchannel and s.user_state != "speaking")
+        if joins:
+            s.text.finals.append((text.strip(), None if confidence is None else float(confidence)))
+            s.text.last_final_sample = now
+            s.text.interim_words = 0
+        elif not is_final:
+            s.text.interim_words = len(text.split())
         s.bus.emit(UserInputTranscribedEvent(
             stream_time=self._clock.seconds(now), created_at=self._clock.epoch(now),
             transcript=text, is_final=is_final, language=language, speaker_id=speaker_id,
             confidence=confidence))
-        if is_final and text.strip():
-            if self._timers.user_back():
-                s.set_user_state("listening", now, now)
-            if s.after_backchannel and s.user_state != "speaking":
-                return  # a late transcript of the backchannel: reported, not a turn
-            s.text.finals.append((text.strip(), None if confidence is None else float(confidence)))
-            s.text.last_final_sample = now
-            s.text.interim_words = 0
+        if final and self._timers.user_back():
+            s.set_user_state("listening", now, now)
+        if joins:
             s.run_fired(self._timers.final_transcript())
-        elif not is_final:
-            s.text.interim_words = len(text.split())
         if s.user_state == "speaking":
             s.run_fired(self._timers.set_words(s.text.utterance_words()))
 
@@ -91,7 +95,9 @@ class HostCalls:
         s = self._s
         # The user still speaking: their utterance ends here (state, segment), so the turn
         # never reports a stop before its start nor completes while the user is "speaking".
-        s.run_fired(self._timers.end_for_commit())
+        # The host commits it: a turn, never a backchannel (speech under the agent's).
+        s.run_fired([f for f in self._timers.end_for_commit()
+                     if f[0] != EventCode.USER_BACKCHANNEL])
         had_turn = self._timers.turn_open or s.turn_start is not None or bool(s.text.finals)
         if not self._timers.model_answered:
             s.eot.decision = None  # no answer for this pause: the user spoke since

@@ -61,6 +61,7 @@ class SessionRecord:
         self.max_events = check_max_events(max_events)
         self.history: deque[Event | dict[str, Any]] = deque(maxlen=self.max_events)
         self.chat: deque[ChatMessage] = deque(maxlen=self.max_events)
+        self._chat_known: deque[float] = deque(maxlen=self.max_events)  # (aligned with chat)
         self.usage = UsageCollector()
         #: Every session event emitted so far, by type (``metrics_collected`` included).
         self.event_counts: dict[str, int] = {}
@@ -79,16 +80,23 @@ class SessionRecord:
         self.history.append(event.to_dict() if isinstance(event, ConversationItemAddedEvent)
                             else event)
 
-    def add_chat(self, item: ChatMessage) -> None:
-        """Keep one chat item (the oldest goes once ``max_events`` are kept)."""
+    def add_chat(self, item: ChatMessage, known_at: float = 0.0) -> None:
+        """Keep one chat item (the oldest goes once ``max_events`` are kept); ``known_at`` (s of
+        audio) is when the engine learnt what it says: an agent message at its speech's start,
+        a user message at its turn's commit."""
         if len(self.chat) == self.max_events:
             self.chat_items_dropped += 1
         self.chat.append(item)
+        self._chat_known.append(known_at)
 
     def report(self, options: dict[str, Any], started_at: float,
                duration: float) -> SessionReport:
-        """The :class:`~turnengine.report.SessionReport` as of now (chat in time order)."""
-        chat = sorted(self.chat, key=lambda m: m.created_at)  # stable: ties keep their order
+        """The :class:`~turnengine.report.SessionReport` as of now (chat in time order: by
+        ``created_at``, then by when the engine learnt of each item, an agent message cut at
+        its start by the user's speech first; then in the order they were added)."""
+        items, known = list(self.chat), list(self._chat_known)
+        order = sorted(range(len(items)), key=lambda i: (items[i].created_at, known[i]))
+        chat = [items[i] for i in order]  # (sorted is stable: ties keep the order added)
         return SessionReport(options=options, events=[e if isinstance(e, dict) else e.to_dict()
                                      for e in self.history],
                              chat_history=chat,

@@ -102,12 +102,16 @@ class TurnEmitter:
         self.count = 0
         self.chat_seq = 0
 
-    def add_chat_item(self, item: ChatMessage, t: int) -> None:
-        """Append ``item`` to the chat history and emit ``conversation_item_added`` at ``t``."""
+    def add_chat_item(self, item: ChatMessage, t: int, known_at: int | None = None) -> None:
+        """Append ``item`` to the chat history and emit ``conversation_item_added`` at ``t``
+        (``known_at``: when the engine learnt of what the item says, ``t`` by default)."""
+        self._bus.emit(self._chat_item(item, t, t if known_at is None else known_at))
+
+    def _chat_item(self, item: ChatMessage, t: int, known_at: int) -> ConversationItemAddedEvent:
         self.chat_seq += 1
-        self._record.add_chat(item)
-        self._bus.emit(ConversationItemAddedEvent(stream_time=self._clock.seconds(t),
-                                                  created_at=self._clock.epoch(t), item=item))
+        self._record.add_chat(item, self._clock.seconds(known_at))
+        return ConversationItemAddedEvent(stream_time=self._clock.seconds(t),
+                                          created_at=self._clock.epoch(t), item=item)
 
     def emit(self, turn: Turn) -> None:
         """``user_turn_completed``, ``metrics_collected`` (``EOUMetrics``) and the chat item.
@@ -127,20 +131,22 @@ class TurnEmitter:
             transcription_delay = 0.0
         created = clock.epoch(turn.t)
         started_at = clock.epoch(turn.started) if turn.started is not None else None
-        self._bus.emit(UserTurnCompletedEvent(
+        turn_event = UserTurnCompletedEvent(
             stream_time=clock.seconds(turn.t), created_at=created, transcript=turn.transcript,
             transcript_confidence=turn.confidence, started_speaking_at=started_at,
             stopped_speaking_at=(clock.epoch(turn.last_speaking) if turn.last_speaking >= 0
                                  else None),
             end_of_utterance_delay=eou_delay, transcription_delay=transcription_delay,
             eot_probability=turn.decision.probability, endpointing_delay=turn.decision.delay,
-            reason=turn.reason, speech_id=speech_id, eot_probabilities=turn.probabilities))
-        self._bus.emit(MetricsCollectedEvent(
+            reason=turn.reason, speech_id=speech_id, eot_probabilities=turn.probabilities)
+        metrics = MetricsCollectedEvent(
             stream_time=clock.seconds(turn.t), created_at=created,
             metrics=EOUMetrics(timestamp=created, end_of_utterance_delay=eou_delay,
                                transcription_delay=transcription_delay,
-                               on_user_turn_completed_delay=0.0, speech_id=speech_id)))
-        self.add_chat_item(ChatMessage(
+                               on_user_turn_completed_delay=0.0, speech_id=speech_id))
+        item = self._chat_item(ChatMessage(
             id=speech_id, role="user", content=[turn.transcript],
             created_at=started_at if started_at is not None else created,
-            transcript_confidence=turn.confidence, source=turn.source), turn.t)
+            transcript_confidence=turn.confidence, source=turn.source), turn.t, turn.t)
+        # One happening: a host call from a callback of any of the three comes after all three.
+        self._bus.emit_all((turn_event, metrics, item))
