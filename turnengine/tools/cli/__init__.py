@@ -8,7 +8,8 @@ Errors print one line on stderr and exit non-zero, with no traceback.
 
 Modules: :mod:`.args` (shared flags, errors, paths), :mod:`.parser` (the argument parser),
 :mod:`.commands` (one function per command), :mod:`.evaluate` (``eval`` and its ``--sweep``),
-:mod:`.progress` (progress bars), :mod:`.main` (the entry point).
+:mod:`.sweep` (``sweep`` over call archives), :mod:`.progress` (progress bars), :mod:`.main`
+(the entry point).
 """
 
 from __future__ import annotations

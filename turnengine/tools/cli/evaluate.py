@@ -22,8 +22,10 @@ from .progress import StderrProgress
 __all__ = ["cmd_eval", "parse_sweeps"]
 
 
-def parse_sweeps(specs: list[str] | None, args: argparse.Namespace) -> list[Any]:
-    """The ``--sweep NAME=V1,V2,...`` flags as :class:`~turnengine.tools.eval.grid.SweepAxis`.
+def parse_sweeps(specs: list[str] | None, args: argparse.Namespace,
+                 flag: str = "--sweep") -> list[Any]:
+    """The ``--sweep NAME=V1,V2,...`` flags (``turnengine sweep``: ``--param``) as
+    :class:`~turnengine.tools.eval.grid.SweepAxis`.
 
     ``NAME`` is a :class:`~turnengine.options.TurnEngineOptions` field or ``turn_detector``
     (dashes allowed for underscores); each value goes through the converter of
@@ -42,28 +44,29 @@ def parse_sweeps(specs: list[str] | None, args: argparse.Namespace) -> list[Any]
         name, sep, raw = spec.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not name:
-            raise CLIError(f"--sweep {spec!r}: expected NAME=V1,V2,...", EXIT_USAGE)
+            raise CLIError(f"{flag} {spec!r}: expected NAME=V1,V2,...", EXIT_USAGE)
         try:
             convert = option_converter(name)
         except KeyError:
-            raise CLIError(f"--sweep: unknown name {name!r}; expected a TurnEngineOptions field "
-                           "(the engine options of 'turnengine eval --help', underscores for "
-                           "dashes) or turn_detector", EXIT_USAGE) from None
+            command = getattr(args, "command", None) or "eval"
+            raise CLIError(f"{flag}: unknown name {name!r}; expected a TurnEngineOptions field "
+                           f"(the engine options of 'turnengine {command} --help', underscores "
+                           "for dashes) or turn_detector", EXIT_USAGE) from None
         items = [v.strip() for v in raw.split(",")]
         if not all(items):
-            raise CLIError(f"--sweep {name}: expected comma-separated values, got {raw!r}",
+            raise CLIError(f"{flag} {name}: expected comma-separated values, got {raw!r}",
                            EXIT_USAGE)
         try:
             values = tuple(convert(v) for v in items)
         except argparse.ArgumentTypeError as exc:
-            raise CLIError(f"--sweep {name}: {exc}", EXIT_USAGE) from None
+            raise CLIError(f"{flag} {name}: {exc}", EXIT_USAGE) from None
         given = (args.turn_detector is not None if name == "turn_detector"
                  else hasattr(args, "opt_" + name))
         if given:
-            raise CLIError(f"--sweep {name} conflicts with --{name.replace('_', '-')}; give it "
+            raise CLIError(f"{flag} {name} conflicts with --{name.replace('_', '-')}; give it "
                            "in one place", EXIT_USAGE)
         if any(a.name == name for a in axes):
-            raise CLIError(f"--sweep {name} is given twice; put all its values in one --sweep",
+            raise CLIError(f"{flag} {name} is given twice; put all its values in one {flag}",
                            EXIT_USAGE)
         axes.append(SweepAxis(name, values))
     return axes

@@ -17,9 +17,11 @@ from .commands import cmd_bench, cmd_mic, cmd_plot, cmd_run
 from .evaluate import cmd_eval
 from .output import flush_stdout, silence_stdout
 from .parser import build_parser
+from .sweep import cmd_sweep
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": cmd_run, "eval": cmd_eval, "bench": cmd_bench, "mic": cmd_mic, "plot": cmd_plot}
+    "run": cmd_run, "eval": cmd_eval, "bench": cmd_bench, "mic": cmd_mic, "plot": cmd_plot,
+    "sweep": cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:

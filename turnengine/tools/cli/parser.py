@@ -6,6 +6,7 @@ import argparse
 from typing import Any, NoReturn
 
 from .args import EXIT_CODES_HELP, EXIT_USAGE, add_engine_flags, add_option_flags
+from .sweep import add_sweep_parser
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -23,7 +24,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``turnengine {run,bench,eval,mic,plot}``."""
+    """The parser of ``turnengine {run,bench,eval,mic,plot,sweep}``."""
     parser = OneLineParser(
         prog="turnengine",
         description="Real-time turn detection for voice agents: replay audio through the engine.")
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_parser(sub)
     _add_mic_parser(sub)
     _add_plot_parser(sub)
+    add_sweep_parser(sub)
     return parser
 
 

@@ -21,8 +21,8 @@ from ...options import TurnEngineOptions
 from ...replay import replay_audio
 from .clip import ClipScore, score_clip
 from .eotbench import EotBenchClip, EotBenchScore, eotbench_spans, pool_eotbench, score_spans
-from .events import segments_from_events
-from .labels import load_labels
+from .events import EngineOutput, segments_from_events
+from .labels import Labels, load_labels
 from .pooling import PooledScore, pool
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "label_file",
     "labelled_clips",
     "resample_audio",
+    "score_output",
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -154,11 +155,18 @@ def evaluate_clip_eotbench(audio: Path, labels_path: Path, *, vad: str = "silero
         decoded = resample_audio(decoded, sample_rate)
     result = replay_audio(decoded, vad=vad, options=options, model_path=model_path,
                           turn_detector=turn_detector, eot_model=eot_model)
-    out = segments_from_events(result.events)
+    return score_output(labels, segments_from_events(result.events), result.audio.duration,
+                        audio.stem)
+
+
+def score_output(labels: Labels, out: EngineOutput, duration_s: float,
+                 clip: str) -> tuple[ClipScore, EotBenchClip]:
+    """SPEC 11 scores and eot-bench scores of one replay's scorer inputs against its labels
+    (``turnengine sweep`` scores cached replays with it)."""
     score = score_clip(labels, out.speech_segments, out.decision_segments, out.turn_completions,
-                       duration_s=result.audio.duration, clip=audio.stem)
+                       duration_s=duration_s, clip=clip)
     holds, eots = eotbench_spans(labels)
-    return score, score_spans(holds, eots, out.turn_completions, clip=audio.stem)
+    return score, score_spans(holds, eots, out.turn_completions, clip=clip)
 
 
 def evaluate_directory(directory: str | os.PathLike[str], *, vad: str = "silero",
