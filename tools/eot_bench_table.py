@@ -102,23 +102,6 @@ def _ms(v: float | None) -> str:
     return "n/a" if v is None else f"{1000 * v:.0f} ms"
 
 
-def _reference(result: SweepResult) -> Any:
-    """The family's run at min_endpointing_delay=0.5 (unlikely_threshold=0.5 if swept)."""
-    for run in result.runs:
-        p = run.config.params
-        if p.get("min_endpointing_delay") == 0.5 and p.get("unlikely_threshold", 0.5) == 0.5:
-            return run
-    return result.runs[0]
-
-
-def _row(name: str, result: SweepResult) -> tuple[str, ...]:
-    head = headline(result.points)
-    ref = _reference(result).eotbench
-    return (name, _pct(head.fc_at_300ms.value), _pct(head.fc_at_600ms.value),
-            _ms(head.latency_at_5pct.value), _ms(head.latency_at_10pct.value),
-            f"{_ms(ref.latency_median_s)} / {_ms(ref.latency_p90_s)}")
-
-
 def _draw(results: list[tuple[str, list[Point]]], out: Path, title: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -154,7 +137,10 @@ HEADER = ("| policy | FC @ 300 ms | FC @ 600 ms | latency @ 5 % FC | latency @ 1
           "| median / p90 latency at 0.5 s |\n| --- | ---: | ---: | ---: | ---: | ---: |")
 
 
-def _pooled_row(name: str, pooled: list[dict[str, Any]]) -> tuple[str, ...]:
+def _row(name: str, pooled: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The table row of a family's configurations (``_pooled`` over one directory or many):
+    headline figures, and median / p90 latency at min_endpointing_delay=0.5
+    (unlikely_threshold=0.5)."""
     head = headline([(p["fc"], p["mean"]) for p in pooled])
     ref = next((p for p in pooled if p["params"].get("min_endpointing_delay") == 0.5
                 and p["params"].get("unlikely_threshold", 0.5) == 0.5), pooled[0])
@@ -196,12 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {name}: {len(configs)} configurations done", file=sys.stderr, flush=True)
     for k, d in enumerate(args.directories):
         print(f"\neot-bench over {d}\n\n{HEADER}")
-        for row in [_row(n, r[k]) for n, r in results.items()] + list(PUBLISHED):
+        for row in [_row(n, _pooled([r[k]])) for n, r in results.items()] + list(PUBLISHED):
             print("| " + " | ".join(row) + " |")
     pooled = {n: _pooled(r) for n, r in results.items()}
     print(f"\neot-bench pooled over {', '.join(args.directories)}\n\n{HEADER}")
     for n, p in pooled.items():
-        print("| " + " | ".join(_pooled_row(n, p)) + " |")
+        print("| " + " | ".join(_row(n, p)) + " |")
     print("\nDefaults against the pooled curves:")
     for name, _detector, fixed, _axes in FAMILIES:
         _check_defaults(name, fixed, pooled[name])
