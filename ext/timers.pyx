@@ -1017,8 +1017,8 @@ cdef class Timers:
         Returns
         -------
         list of (code, sample, aux) tuples
-            ``END_OF_SPEECH`` (and ``USER_BACKCHANNEL`` for an utterance that opened no turn);
-            empty when the user was not speaking.
+            ``END_OF_SPEECH`` (the utterance is a turn, even one over the agent's speech); empty
+            when the user was not speaking.
         """
         cdef EventOut out
         cdef int64_t end
@@ -1030,6 +1030,7 @@ cdef class Timers:
             self.s.raw_run = 0
             self.s.predicted = 1       # the commit answers the question: none is asked
             self.s.asked = 0
+            self.s.utterance_counts = 1  # the host commits it: a turn, never a backchannel
             _user_end(&self.s, self.s.now, end, &out)
             self.s.endpoint_deadline = -1
         return self._drain(&out)

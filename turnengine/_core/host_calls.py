@@ -4,7 +4,7 @@ take effect at the engine clock as it stands (the end of the last complete VAD w
 
 from __future__ import annotations
 
-from .._kernels.codes import AgentState, EventCode
+from .._kernels.codes import AgentState
 from ..endpointing import Decision
 from ..events import AgentInterruptedEvent, UserInputTranscribedEvent
 from ..report import ChatMessage
@@ -96,8 +96,7 @@ class HostCalls:
         # The user still speaking: their utterance ends here (state, segment), so the turn
         # never reports a stop before its start nor completes while the user is "speaking".
         # The host commits it: a turn, never a backchannel (speech under the agent's).
-        s.run_fired([f for f in self._timers.end_for_commit()
-                     if f[0] != EventCode.USER_BACKCHANNEL])
+        s.run_fired(self._timers.end_for_commit())
         had_turn = self._timers.turn_open or s.turn_start is not None or bool(s.text.finals)
         if not self._timers.model_answered:
             s.eot.decision = None  # no answer for this pause: the user spoke since

@@ -520,6 +520,7 @@ class Timers:
             self._raw_run = 0
             self._predicted = True
             self._asked = False
+            self._utterance_counts = True
             self._user_end(self._now, end)
             self._endpoint_deadline = -1
         return self._drain()
