@@ -23,7 +23,7 @@ from .events import (
     VADEvent,
     VADEventType,
 )
-from .metrics import EOUMetrics, UsageCollector, VADMetrics, log_metrics
+from .metrics import EchoMetrics, EOUMetrics, UsageCollector, VADMetrics, log_metrics
 from .options import TurnEngineOptions
 from .report import ChatMessage, SessionReport
 from .streams import TurnEngineGroup
@@ -51,6 +51,7 @@ __all__ = [
     "VADEventType",
     "VADMetrics",
     "EOUMetrics",
+    "EchoMetrics",
     "UsageCollector",
     "log_metrics",
     "SessionReport",

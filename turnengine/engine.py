@@ -36,6 +36,7 @@ from ._core.host_calls import HostCalls
 from ._core.live_options import LiveOptions
 from ._core.observers import ObserversAPI
 from ._core.pipeline import Pipeline
+from ._core.playout_api import PlayoutAPI
 from ._core.record import DEFAULT_MAX_REPORT_EVENTS, SessionRecord
 from ._core.scheduler import Scheduler
 from ._core.session import Session
@@ -46,6 +47,7 @@ from ._core.validate import check_options as _check_options
 from ._core.validate import check_seconds as _check_seconds
 from ._core.window_log import WindowLog, WindowLogAPI, WindowLogRecorder, window_log_length
 from .audio import as_frames, check_sample_rate, model_rate_for
+from .echo import DEFAULT_ECHO_CANCELLER, ECHO_CANCELLERS
 from .endpointing import EndOfTurn
 from .events import USER_STATES, Event, VADEventType
 from .options import TurnEngineOptions, seconds_to_samples
@@ -78,7 +80,7 @@ class EngineClosedError(ValueError):
     """Raised when audio or host calls reach an engine after ``close()``."""
 
 
-class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI):
+class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI, PlayoutAPI):
     """Real-time turn detection for one user stream.
 
     Parameters
@@ -121,6 +123,9 @@ class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI):
         Wall-clock mode (SPEC 2): remember when audio last arrived, so that
         :meth:`check_audio_stall` can close a speaking state after ``audio_stall_timeout``
         seconds without input. Off by default: everything else runs on the audio clock.
+    echo_canceller : {"aec3"}
+        The echo-canceller backend built by the first :meth:`push_playout` (docs/echo.md);
+        unused without playout.
     options : TurnEngineOptions, optional
         All options at once; keyword ``**kwargs`` override single ones (SPEC names and defaults,
         see :class:`~turnengine.options.TurnEngineOptions`).
@@ -168,9 +173,14 @@ class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI):
                  max_report_events: int | None = DEFAULT_MAX_REPORT_EVENTS,
                  eot_executor: str = "thread", eot_model: Any = None,
                  audio_stall_watchdog: bool = False,
+                 echo_canceller: str = DEFAULT_ECHO_CANCELLER,
                  options: TurnEngineOptions | None = None, **kwargs: Any) -> None:
         rate = check_sample_rate(sample_rate)
         chosen = _check_options(turn_detector, options, kwargs)
+        if echo_canceller not in ECHO_CANCELLERS:
+            raise ValueError(f"unknown echo_canceller {echo_canceller!r}; expected one of "
+                             f"{ECHO_CANCELLERS}")
+        self._echo_name = echo_canceller
         self.sample_rate = rate
         self.turn_detector = turn_detector
         model_rate = model_rate_for(rate)
@@ -533,6 +543,7 @@ class TurnEngine(ObserversAPI, HostCallsAPI, WindowLogAPI, EndOfCallAPI):
             return report
         self._closed = True
         self._session.eot.close()
+        self._close_echo()
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:

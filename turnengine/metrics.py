@@ -38,6 +38,32 @@ class VADMetrics:
 
 
 @dataclass(frozen=True)
+class EchoMetrics:
+    """The echo path over the call so far, with each ``VADMetrics`` once a playout reference
+    is given (``TurnEngine.push_playout``; turnengine's own, no LiveKit equivalent).
+
+    ``erle`` is the echo return loss enhancement in dB (microphone power over echo-reduced
+    power, over the frames where the agent's playout was active; near-end speech and noise in
+    those frames lower it), None before any; ``delay`` the playout-to-microphone delay the
+    canceller works with (seconds, None when the backend does not say); ``converged`` whether
+    the canceller has heard enough playout to have adapted (``playout_active_duration`` seconds
+    of active playout so far, against the backend's convergence time).
+    """
+
+    label: str
+    timestamp: float
+    erle: float | None
+    delay: float | None
+    converged: bool
+    playout_active_duration: float
+    metadata: dict[str, Any] | None = None
+    type: Literal["echo_metrics"] = field(init=False, default="echo_metrics")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class EOUMetrics:
     """End-of-utterance metrics, one per committed user turn (LiveKit ``EOUMetrics``)."""
 

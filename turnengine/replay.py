@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .audio import AudioFile, AudioInfo, audio_blocks, inspect_audio, read_audio
+from .echo import DEFAULT_ECHO_CANCELLER
 from .engine import TurnEngine
 from .events import Event
 from .options import TurnEngineOptions
@@ -100,19 +101,18 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
                  tail_s: float | None = None, realtime: bool = False, stt_gate: bool = False,
                  turn_detector: str | None = None, eot_model: Any = None,
                  on_events: Callable[[list[Event]], Any] | None = None,
-                 keep_window_log: bool = False) -> ReplayResult:
+                 keep_window_log: bool = False, playout: AudioFile | AudioInfo | None = None,
+                 echo_canceller: str = DEFAULT_ECHO_CANCELLER) -> ReplayResult:
     """Push audio (decoded, or read from a file in blocks) through a new engine; collect events.
 
     Parameters
     ----------
     audio : AudioFile or AudioInfo
-        Samples (n_frames, n_channels), int16 or float32, at any supported rate; or a checked
-        file (:func:`~turnengine.audio.inspect_audio`), read in blocks as it is pushed.
+        Samples (n_frames, n_channels), int16/float32, or a checked file read in blocks.
     vad : str
         VAD backend name.
     options : TurnEngineOptions, optional
-        Engine options, complete; default: the scenario's ``options`` (if any) on top of the
-        SPEC defaults (the CLI merges a scenario's options with the flags given).
+        Engine options, complete; default: the scenario's ``options`` on the SPEC defaults.
     model_path : str, optional
         A ``silero_vad.onnx`` instead of the packaged one.
     scenario : Scenario, optional
@@ -120,13 +120,11 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     chunk_ms : float
         Size of each pushed chunk in milliseconds (> 0).
     tail_s : float, optional
-        Seconds of silence pushed after the audio; default :func:`default_tail_s`, extended to
-        the end of the scenario's last action.
+        Silence (s) after the audio; default :func:`default_tail_s`, to the scenario's end.
     realtime : bool
         Sleep so that audio is pushed no faster than real time.
     stt_gate : bool
-        Build the engine with its STT gate (``engine.stt_audio()``; unread, it holds the last
-        ``prefix_padding_duration + max_buffered_speech + min_silence_duration`` of audio).
+        Build the engine with its STT gate (``engine.stt_audio()``).
     turn_detector : {None, "smart-turn"}
         End-of-turn model; a replay runs it inline, so the same file gives the same events.
     eot_model : SmartTurnModel, optional
@@ -136,29 +134,39 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     keep_window_log : bool
         Build the engine with a window log long enough for the whole file, so that
         ``result.engine.window_log()`` gives every window's probabilities (``turnengine plot``).
+    playout : AudioFile or AudioInfo, optional
+        What the agent played, same clock (sample 0 of both at one instant) and rate, no longer
+        than ``audio``: pushed with ``engine.push_playout`` before each microphone chunk.
+    echo_canceller : str
+        The backend the playout goes through (``TurnEngine(echo_canceller=...)``).
 
     Raises
     ------
     ValueError
         Unsupported rate, bad options, ``chunk_ms <= 0``, ``tail_s < 0``, scenario times past
-        the audio plus :data:`SCENARIO_TAIL_S`.
+        the audio plus :data:`SCENARIO_TAIL_S`; a playout at another rate or too long.
     """
-    if not chunk_ms > 0:
-        raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
-    engine = _start_engine(audio, scenario, options, vad=vad, model_path=model_path,
-                           stt_gate=stt_gate, turn_detector=turn_detector, eot_model=eot_model,
-                           keep_window_log=keep_window_log)
+    engine = _start_engine(audio, scenario, options, (chunk_ms, playout), vad=vad,
+                           model_path=model_path, stt_gate=stt_gate, turn_detector=turn_detector,
+                           eot_model=eot_model, keep_window_log=keep_window_log,
+                           echo_canceller=echo_canceller)
     tail = _tail_seconds(audio, engine.options, scenario, tail_s)
     wall0 = time.perf_counter()
-    events, audio = _push_audio(engine, audio, tail, chunk_ms, realtime, on_events)
+    events, audio = _push_audio(engine, audio, tail, chunk_ms, realtime, on_events, playout)
     events += _delivered(run_out(engine), on_events)
     return ReplayResult(audio, events, engine.close(), time.perf_counter() - wall0, engine)
 
 
 def _start_engine(audio: AudioFile | AudioInfo, scenario: Scenario | None,
-                  options: TurnEngineOptions | None, **kwargs: Any) -> TurnEngine:
+                  options: TurnEngineOptions | None,
+                  pushed: tuple[float, AudioFile | AudioInfo | None], **kwargs: Any) -> TurnEngine:
     """A replay engine (model inline): ``options``, else the scenario's, else the defaults;
-    with a :class:`ScenarioPlayer` attached when there is a scenario."""
+    with a :class:`ScenarioPlayer` attached when there is a scenario.  ``pushed``: the chunk
+    size and the playout, checked first."""
+    chunk_ms, playout = pushed
+    if not chunk_ms > 0:
+        raise ValueError(f"chunk_ms must be > 0, got {chunk_ms}")
+    check_playout(audio, playout)
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
     if kwargs.get("keep_window_log") is True:  # every window of the file (10 ms at the least)
@@ -204,15 +212,32 @@ def check_scenario_times(scenario: Scenario | None, duration_s: float) -> float:
     return last
 
 
+def check_playout(audio: AudioFile | AudioInfo, playout: AudioFile | AudioInfo | None) -> None:
+    """Raise ValueError unless ``playout`` (if any) suits ``audio``: same rate, not longer."""
+    if playout is None:
+        return
+    if playout.sample_rate != audio.sample_rate:
+        raise ValueError(f"the playout is at {playout.sample_rate} Hz but the microphone audio "
+                         f"at {audio.sample_rate} Hz; give both at the same rate")
+    if playout.duration > audio.duration + 1e-9:
+        raise ValueError(f"the playout ({playout.duration:.3f} s) is longer than the "
+                         f"microphone audio ({audio.duration:.3f} s); both must start at the "
+                         "same instant and the playout cannot outlast the recording")
+
+
 def _push_audio(engine: TurnEngine, audio: AudioFile | AudioInfo, tail_s: float,
-                chunk_ms: float, realtime: bool, on_events: Callable[[list[Event]], Any] | None
+                chunk_ms: float, realtime: bool, on_events: Callable[[list[Event]], Any] | None,
+                playout: AudioFile | AudioInfo | None = None
                 ) -> tuple[list[Event], AudioFile | AudioInfo]:
-    """Push the audio then ``tail_s`` of silence in chunks of ``chunk_ms``: the events, and the
-    audio as far as it was read (a file that ended early is shorter than its header said)."""
+    """Push the audio then ``tail_s`` of silence in chunks of ``chunk_ms`` (each after the
+    playout chunk of the same instants, if any): the events, and the audio as far as it was
+    read (a file that ended early is shorter than its header said)."""
     chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
     read = [0]
     signal = itertools.chain(_blocks(audio, chunk, read), _silence(audio, tail_s, chunk))
-    events = _push_chunks(engine, _rechunk(signal, chunk), audio.sample_rate, realtime, on_events)
+    played = None if playout is None else _rechunk(_blocks(playout, chunk, [0]), chunk)
+    events = _push_chunks(engine, _rechunk(signal, chunk), audio.sample_rate, realtime, on_events,
+                          played)
     if isinstance(audio, AudioInfo) and read[0] != audio.frames:
         audio = dataclasses.replace(audio, frames=read[0])
     return events, audio
@@ -259,12 +284,18 @@ def _rechunk(blocks: Iterable[np.ndarray], chunk: int) -> Iterator[np.ndarray]:
 
 
 def _push_chunks(engine: TurnEngine, signal: Iterable[np.ndarray], sample_rate: int,
-                 realtime: bool, on_events: Callable[[list[Event]], Any] | None) -> list[Event]:
-    """Push each piece of ``signal`` (paced at real time if asked)."""
+                 realtime: bool, on_events: Callable[[list[Event]], Any] | None,
+                 played: Iterator[np.ndarray] | None = None) -> list[Event]:
+    """Push each piece of ``signal`` (paced at real time if asked), after the next piece of
+    ``played`` (the playout) while it lasts."""
     events: list[Event] = []
     wall0 = time.perf_counter()
     pushed = 0
     for piece in signal:
+        if played is not None:
+            far = next(played, None)
+            if far is not None:
+                engine.push_playout(far)
         events += _delivered(engine.push_audio(piece), on_events)
         pushed += piece.shape[0]
         if realtime:

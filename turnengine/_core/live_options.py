@@ -31,6 +31,7 @@ from .clock import SampleClock
 from .driver import Driver
 from .history import AudioHistory
 from .pipeline import Pipeline
+from .playout_api import capped_warmup
 from .session import Session
 from .vad_report import VadReporting
 
@@ -146,7 +147,7 @@ class LiveOptions:
             "min_interruption_words": lambda: t.set_min_words(o.min_interruption_words),
             "allow_interruptions": lambda: t.set_allow_interruptions(o.allow_interruptions),
             "user_away_timeout": lambda: t.set_away_timeout(_off(o.user_away_timeout, sr)),
-            "aec_warmup_duration": lambda: t.set_aec_warmup(_off(o.aec_warmup_duration, sr)),
+            "aec_warmup_duration": lambda: t.set_aec_warmup(capped_warmup(o, self._pipe)),
             "false_interruption_timeout": lambda: t.set_false_interruption_timeout(
                 _off(o.false_interruption_timeout, sr)),
             "resume_false_interruption": lambda: t.set_resume_false_interruption(

@@ -21,6 +21,7 @@ from ..vad import VADBackend, load_vad
 if TYPE_CHECKING:  # the kernels' stubs: every call below is checked against them
     from .._kernels.hysteresis import Hysteresis
     from .._kernels.timers import Timers
+    from .playout import EchoStage
 
 Fired = list[tuple[int, int, int]]
 
@@ -86,6 +87,11 @@ class Pipeline:
         self.consumed = 0
         self.capacity = 0
         self.grouped = False
+        #: The echo stage (``push_playout``), None until the first playout.
+        self.echo: EchoStage | None = None
+        #: Microphone samples (model rate) through the intake and the echo stage so far.
+        self.mic_samples = 0
+        self.advanced = 0       # clock samples added by advance(), not audio
         self._group_rest: tuple[np.ndarray, np.ndarray, int] | None = None
         self._alloc_scratch(64)
 
@@ -177,7 +183,8 @@ class Pipeline:
         """Model-rate samples pushed but not yet through the kernels (less than a window
         between pushes)."""
         if self._group_rest is None:
-            return self.pending - self.consumed
+            held = 0 if self.echo is None else self.echo.buffered
+            return self.pending - self.consumed + held
         pending, consumed, row = self._group_rest
         return int(pending[row] - consumed[row])
 
@@ -205,13 +212,23 @@ class Pipeline:
             if rest:
                 self.buf[:rest] = self.buf[used:self.pending]
             self.pending = rest
-        need = self.pending + int(self.intake_kernel.max_output(frames.shape[0]))
+        n_max = int(self.intake_kernel.max_output(frames.shape[0]))
+        self._grow(self.pending + n_max)
+        echo = self.echo
+        if echo is None:
+            n = int(self.intake_kernel.process(frames, self.buf[self.pending:]))
+        else:  # through the echo canceller (whole frames; the rest waits in the stage)
+            n = echo.ready(int(self.intake_kernel.process(frames, echo.room(n_max))))
+            echo.run(n, self.buf[self.pending:])
+        self.pending += n
+        self.mic_samples += n
+        return self.pending // self.window_size
+
+    def _grow(self, need: int) -> None:
         if need > self.buf.shape[0]:
             grown = np.zeros(max(need, 2 * self.buf.shape[0]), dtype=np.float32)
             grown[: self.pending] = self.buf[: self.pending]
             self.buf = grown
-        self.pending += int(self.intake_kernel.process(frames, self.buf[self.pending:]))
-        return self.pending // self.window_size
 
     def windows(self, n_win: int) -> np.ndarray:
         """The samples of the first ``n_win`` ready windows, shape (n_win * window_size,)."""
@@ -261,4 +278,11 @@ class Pipeline:
         return list(self.timers.set_agent_state(int(state), interruptible))
 
     def advance(self, n_samples: int) -> Fired:
-        return list(self.timers.advance(n_samples))
+        fired = list(self.timers.advance(n_samples))
+        self.advanced += n_samples
+        return fired
+
+    def mic_sample(self, t: int) -> int:
+        """The microphone sample (model rate) at engine clock ``t`` of the chunk in progress
+        (the clock also counts ``advance``)."""
+        return t - self.advanced

@@ -4,15 +4,21 @@ their subscribers only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._kernels.codes import WindowFlag
 from ..events import MetricsCollectedEvent, VADEvent, VADEventType
-from ..metrics import VADMetrics
+from ..metrics import EchoMetrics, VADMetrics
 from ..options import TurnEngineOptions, seconds_to_samples
 from .bus import EventBus
 from .clock import SampleClock
 from .history import AudioHistory
+
+if TYPE_CHECKING:
+    from .playout import EchoStage
 
 INFERENCE_DONE = VADEventType.INFERENCE_DONE.value
 
@@ -45,6 +51,10 @@ class VadReporting:
         self.next_boundary = self.every  # global window index of the next VADMetrics
         self._windows = 0           # since the last VADMetrics
         self._infer_s = 0.0
+        #: The echo stage once a playout is pushed (``EchoMetrics``), and the map from the
+        #: engine clock to microphone samples (they differ by the ``advance`` gaps).
+        self.echo: EchoStage | None = None
+        self.echo_sample: Callable[[int], int] = lambda t: t
 
     # -- VADMetrics -------------------------------------------------------------------------------
     def account(self, upto: int, per_window_s: float) -> None:
@@ -74,6 +84,18 @@ class VadReporting:
                                inference_count=self._windows)))
         self._windows = 0
         self._infer_s = 0.0
+        if self.echo is not None:
+            self._emit_echo(t, created)
+
+    def _emit_echo(self, t: int, created: float) -> None:
+        """``metrics_collected`` with ``EchoMetrics`` as of the window that ends at ``t``."""
+        assert self.echo is not None
+        erle, active_s, converged, delay = self.echo.measured_at(self.echo_sample(t))
+        self._bus.emit(MetricsCollectedEvent(
+            stream_time=self._clock.seconds(t), created_at=created,
+            metrics=EchoMetrics(label=self.echo.canceller.name, timestamp=created, erle=erle,
+                                delay=delay, converged=converged,
+                                playout_active_duration=active_s)))
 
     # -- VAD events -------------------------------------------------------------------------------
     def boundary(self, kind: VADEventType, t: int, boundary: int, utterance_start: int) -> None:

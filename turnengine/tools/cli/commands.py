@@ -35,7 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     (``| head``) stops the printing, not the ``--report``.
     """
     from ...audio import inspect_audio
-    from ...replay import check_scenario_times, replay_audio
+    from ...replay import check_playout, check_scenario_times, replay_audio
 
     options_from_args(args)  # one-line errors for bad flag values
     report_path = writable_output(args.report, "report")
@@ -44,6 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:  # every input checked before the first line is printed
         audio = inspect_audio(path)
         check_scenario_times(scenario, audio.duration)
+        playout = None if args.playout is None else inspect_audio(args.playout)
+        check_playout(audio, playout)
     except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from None
     printer, out = Printer(keep_going=report_path is not None), sys.stdout
@@ -65,8 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   model_path=args.model_path, scenario=scenario,
                                   chunk_ms=args.chunk_ms, realtime=args.realtime,
                                   turn_detector=args.turn_detector,
-                                  on_events=bar.follow(show) if bar is not None else show)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
+                                  on_events=bar.follow(show) if bar is not None else show,
+                                  playout=playout, echo_canceller=args.echo_canceller)
+    except (FileNotFoundError, ValueError, TypeError, ImportError) as exc:
         raise CLIError(str(exc)) from None
     if report_path is not None:
         _write(report_path, result.report.to_json(), "report")

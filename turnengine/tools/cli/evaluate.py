@@ -165,14 +165,19 @@ def _eval_echo(args: argparse.Namespace, options: Any, axes: list[Any], curve: P
         result = evaluate_echo_directory(args.directory, vad=args.vad, options=options,
                                          model_path=args.model_path,
                                          turn_detector=args.turn_detector,
-                                         sample_rate=args.sample_rate, on_clip=progress)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
+                                         sample_rate=args.sample_rate, on_clip=progress,
+                                         use_playout=not args.no_playout,
+                                         echo_canceller=args.echo_canceller)
+    except (FileNotFoundError, ValueError, TypeError, ImportError) as exc:
         raise CLIError(str(exc)) from None
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
-        print(f"# echo set {args.directory}: {n} samples, vad={args.vad}, no far-end "
-              f"reference, aec_warmup_duration={options.aec_warmup_duration:g} s")
+        reference = ("no far-end reference" if args.no_playout else
+                     f"playout reference through {args.echo_canceller}")
+        warm = options.aec_warmup_duration
+        print(f"# echo set {args.directory}: {n} samples, vad={args.vad}, {reference}, "
+              f"aec_warmup_duration={'off' if warm is None else f'{warm:g} s'}")
         print(format_echo_table(result), end="")
     return 0
 

@@ -39,6 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_echo_flag(p: Any) -> None:
+    """``--echo-canceller`` (the backend a playout reference goes through)."""
+    from ...echo import DEFAULT_ECHO_CANCELLER, ECHO_CANCELLERS
+
+    p.add_argument("--echo-canceller", default=DEFAULT_ECHO_CANCELLER, choices=ECHO_CANCELLERS,
+                   help=f"echo canceller for the playout reference (default "
+                        f"{DEFAULT_ECHO_CANCELLER})")
+
+
 def _add_run_parser(sub: Any) -> None:
     run = sub.add_parser("run", help="replay an audio file and print the session events",
                          description="Replay an audio file (WAV/FLAC/OGG) through the engine and "
@@ -56,6 +65,10 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--scenario", metavar="S.json", default=None,
                      help="play the host side of a call: agent speech and transcripts at their "
                           "times (see turnengine.scenario)")
+    run.add_argument("--playout", metavar="AGENT.wav", default=None,
+                     help="what the agent played, same clock and rate as FILE: its echo is "
+                          "removed from the microphone before the VAD (docs/echo.md)")
+    add_echo_flag(run)
     add_option_flags(run)
 
 
@@ -99,6 +112,9 @@ def _add_eval_parser(sub: Any) -> None:
     ev.add_argument("--sample-rate", type=int, default=None, metavar="HZ",
                     help="resample every clip to this rate first (e.g. 8000: telephony)")
     ev.add_argument("--quiet", action="store_true", help="no per-clip progress on stderr")
+    ev.add_argument("--no-playout", action="store_true",
+                    help="echo sets: ignore NAME.playout.wav (the engine without a reference)")
+    add_echo_flag(ev)
     add_option_flags(ev)
 
 

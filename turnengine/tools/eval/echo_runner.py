@@ -2,8 +2,9 @@
 
 Each ``NAME.mic.wav`` is replayed with the ``scenario`` of its ``NAME.json`` (the agent speaks
 at the labelled times, so the engine has an agent to interrupt) and scored by :mod:`.echo`;
-:mod:`.echo_report` pools the scores.  No far-end reference is given to the engine yet
-(``NAME.playout.wav`` is left alone): this measures the engine as it is.
+:mod:`.echo_report` pools the scores.  The engine is given the ``NAME.playout.wav`` beside
+it as the far-end reference (``push_playout``), unless asked not to (the engine without a
+reference: the baseline of docs/echo.md).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def is_echo_set(pairs: list[tuple[Path, Path]]) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and is_echo_labels(data)
+
+
+def _playout_for(labels_path: Path) -> AudioFile | None:
+    """``NAME.playout.wav`` beside ``NAME.json``, decoded, or None."""
+    path = labels_path.with_name(f"{labels_path.stem}.playout.wav")
+    return read_audio(path) if path.exists() else None
 
 
 def evaluate_echo_audio(audio: AudioFile, labels: EchoLabels, *, vad: str = "silero",
@@ -73,12 +80,16 @@ def evaluate_echo_directory(directory: str | os.PathLike[str], *, vad: str = "si
                             options: TurnEngineOptions | None = None,
                             model_path: str | None = None, turn_detector: str | None = None,
                             sample_rate: int | None = None,
-                            on_clip: Callable[[EchoClipScore], Any] | None = None
+                            on_clip: Callable[[EchoClipScore], Any] | None = None,
+                            use_playout: bool = True, echo_canceller: str | None = None
                             ) -> EchoResult:
     """Score every ``NAME.mic.wav`` (or ``NAME.wav``) + ``NAME.json`` of an echo set.
 
     Parameters are those of :func:`~.runner.evaluate_directory`; ``on_clip`` gets each
-    :class:`~.echo.EchoClipScore` as soon as it is ready.
+    :class:`~.echo.EchoClipScore` as soon as it is ready.  With ``use_playout`` (default) a
+    ``NAME.playout.wav`` beside the mic file is given to the engine as the far-end reference
+    (``push_playout``, through ``echo_canceller``); without one, or with
+    ``use_playout=False``, the engine hears the mic alone.
 
     Raises
     ------
@@ -91,11 +102,14 @@ def evaluate_echo_directory(directory: str | os.PathLike[str], *, vad: str = "si
     for audio_path, labels_path in labelled_clips(directory):
         labels = load_echo_labels(labels_path)
         decoded = read_audio(audio_path)
+        playout = _playout_for(labels_path) if use_playout else None
         if sample_rate is not None and sample_rate != decoded.sample_rate:
             decoded = resample_audio(decoded, sample_rate)
+            playout = None if playout is None else resample_audio(playout, sample_rate)
+        echo = {} if playout is None else {"playout": playout, "echo_canceller": echo_canceller}
         score = evaluate_echo_audio(decoded, labels, vad=vad, options=options,
                                     model_path=model_path, turn_detector=turn_detector,
-                                    eot_model=eot_model)
+                                    eot_model=eot_model, **echo)
         scores.append(score)
         if on_clip is not None:
             on_clip(score)

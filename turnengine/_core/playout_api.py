@@ -1,0 +1,107 @@
+""":meth:`push_playout`: the agent's own audio as the echo reference, mixed into
+:class:`~turnengine.TurnEngine` (the stage itself: :mod:`turnengine._core.playout`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..audio import as_frames
+from .playout import EchoStage, load_echo_canceller
+from .threads import locked
+
+if TYPE_CHECKING:
+    from ..options import TurnEngineOptions
+    from .pipeline import Pipeline
+    from .vad_report import VadReporting
+
+
+def capped_warmup(o: TurnEngineOptions, pipe: Pipeline) -> int:
+    """The AEC warm-up (model-rate samples, -1 off) the timers use: ``aec_warmup_duration``,
+    cut to the canceller's convergence time once a playout reference is given."""
+    rate = pipe.model_rate
+    warm = o.aec_warmup_duration
+    if warm is None:
+        return -1
+    if pipe.echo is not None:
+        warm = min(warm, pipe.echo.canceller.convergence_s)
+    return int(round(warm * rate))
+
+
+class PlayoutAPI:
+    """``push_playout`` and ``echo_canceller`` of :class:`~turnengine.TurnEngine`."""
+
+    _pipe: Pipeline
+    _vad_report: VadReporting
+    _echo_name: str
+    sample_rate: int
+
+    if TYPE_CHECKING:  # provided by TurnEngine
+        @property
+        def options(self) -> TurnEngineOptions: ...
+        def _check_open(self) -> None: ...
+
+    @property
+    def echo_canceller(self) -> str | None:
+        """The echo-canceller backend in use: None until the first :meth:`push_playout`."""
+        return None if self._pipe.echo is None else self._pipe.echo.canceller.name
+
+    @locked
+    def push_playout(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> None:
+        """Give the engine the audio the agent is playing: its echo is removed from the
+        microphone before the VAD, so the agent's own voice does not interrupt it.
+
+        Push the playout as it is sent to the loudspeaker, before or with the microphone
+        audio of the same instants.  A chunk follows the last one; after a pause (the agent
+        silent, nothing pushed) it starts at the microphone audio received so far.  Where no
+        playout was pushed the agent counts as silent.  The first call builds the canceller
+        (``echo_canceller`` backend given to the constructor); from then on every microphone
+        sample goes through it.  With a reference, ``aec_warmup_duration`` is cut to the
+        canceller's convergence time (docs/echo.md).  Without playout nothing changes.
+
+        Parameters
+        ----------
+        chunk : bytes, bytearray, memoryview or numpy.ndarray
+            As :meth:`push_audio`: mono int16 little-endian bytes, or an int16/float32 array
+            of shape ``(n_samples,)`` or ``(n_samples, n_channels)``, at ``sample_rate``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A chunk :meth:`push_audio` would refuse; playout more than 2 s ahead of the
+            microphone audio received; a closed engine.  Nothing changes.
+        RuntimeError
+            The engine is a stream of a :class:`~turnengine.TurnEngineGroup` (the group pushes
+            every stream's audio at once and has no echo path).
+        ImportError
+            The backend's package is missing (``aec3``: ``pip install turnengine[aec3]``).
+
+        Notes
+        -----
+        The agent's audio is the one signal a voice agent always has and the frameworks do not
+        use: LiveKit's answer to echo is ``aec_warmup_duration`` (no interruptions in the first
+        seconds of the agent's speech), Pipecat's is to leave it to the client.
+        """
+        self._check_open()
+        frames = as_frames(chunk)
+        pipe = self._pipe
+        if pipe.grouped:
+            raise RuntimeError("push_playout is not available on a TurnEngineGroup stream: the "
+                               "group has no echo path; use a TurnEngine per stream for calls "
+                               "with a playout reference")
+        stage = pipe.echo
+        if stage is None:
+            canceller = load_echo_canceller(self._echo_name, pipe.model_rate)
+            stage = EchoStage(canceller, self.sample_rate, pipe.mic_samples)
+            stage.push_playout(frames)  # (raises before anything is kept)
+            pipe.echo = stage
+            self._vad_report.echo = stage
+            self._vad_report.echo_sample = pipe.mic_sample
+            pipe.timers.set_aec_warmup(capped_warmup(self.options, pipe))
+            return
+        stage.push_playout(frames)
+
+    def _close_echo(self) -> None:
+        if self._pipe.echo is not None:
+            self._pipe.echo.canceller.close()
