@@ -54,10 +54,11 @@ def _backend_pass(mic: np.ndarray, far: np.ndarray, backend: str) -> float:
     r = (far[:n] / 32768.0).astype(np.float32)
     out = np.empty(n, np.float32)
     delays = np.empty(n // f, np.int64)
+    stats = np.empty((n // f, 3))
     t0 = time.process_time()
     for i in range(0, n, CHUNK):
         canceller.process(m[i:i + CHUNK], r[i:i + CHUNK], out[i:i + CHUNK],
-                          delays[i // f:])
+                          delays[i // f:], stats[i // f:])
     return time.process_time() - t0
 
 

@@ -176,7 +176,8 @@ def test_cli_mic_on_fake_input_prints_events_summary_and_saves(tmp_path: Path, c
                                                                 two_utterances: Path):
     report_path, audio_path = tmp_path / "r.json", tmp_path / "a.wav"
     assert main(["mic", "--fake-input", str(two_utterances), "--simulate-agent",
-                 "--save-report", str(report_path), "--save-audio", str(audio_path)]) == 0
+                 "--agent-silent", "--save-report", str(report_path),
+                 "--save-audio", str(audio_path)]) == 0
     out = capsys.readouterr().out
     assert "TURN   completed" in out and "agent  interrupted" in out
     assert "aec_warmup_duration=0" in out
@@ -340,3 +341,46 @@ def test_cli_mic_with_the_smart_turn_model_on_fake_input(capsys):
 
     mean = float(re.search(r"end_of_utterance_delay mean ([0-9.]+)s", out).group(1))
     assert mean < 1.0  # at the VAD end (0.55 s hangover), not ~2 s later at the file's end
+
+
+def _self_interruptions(session: MicSession, user_spans: list[tuple[float, float]]) -> list:
+    """``agent_interrupted`` events with no user speech in the 1.0 s before them."""
+    return [e.stream_time for e in session.events if e.type == "agent_interrupted"
+            and not any(s - 0.1 <= e.stream_time and e.stream_time - 1.0 <= end
+                        for s, end in user_spans)]
+
+
+@pytest.mark.parametrize("reference", [True, False])
+def test_a_speaking_agent_on_speakers_does_not_interrupt_itself(two_utterances: Path,
+                                                                reference: bool):
+    # The simulated agent's voice goes into a simulated room (60 ms of device latency, a
+    # direct path at -6 dB, a 0.3 s diffuse tail) and back into the fake microphone.  Given as
+    # the echo reference, it never interrupts the agent; the user's second utterance does.
+    from turnengine.mic import LoopbackRoom, room_impulse_response
+
+    rate = sf.info(two_utterances).samplerate
+    room = LoopbackRoom(rate, int(rate * 0.02), room_impulse_response(rate))
+    session = MicSession(fake_input(two_utterances, room=room, tail_s=5.0),
+                         simulate_agent=True, agent_speech_s=4.0, agent_output=room,
+                         echo_reference=reference)
+    session.run()
+    session.finish()
+    speech_s = sf.info(A03).duration
+    user = [(0.0, speech_s), (speech_s + 1.0, 2 * speech_s + 1.0)]
+    echoes = [e for e in session.events if e.type == "metrics_collected"
+              and e.metrics.type == "echo_metrics"]
+    if reference:
+        assert _self_interruptions(session, user) == []
+        erle = [e.metrics.erle for e in echoes if e.metrics.erle is not None]
+        assert echoes[-1].metrics.converged and erle[-1] > 10.0
+        assert session.summary().interruptions == 1  # the user's second utterance
+    else:
+        assert _self_interruptions(session, user)  # the agent's voice cut the agent
+        assert not echoes
+
+
+def test_cli_mic_simulated_agent_speaks_into_the_fake_room(two_utterances: Path, capsys):
+    assert main(["mic", "--fake-input", str(two_utterances), "--simulate-agent"]) == 0
+    out = capsys.readouterr().out
+    assert "agent voice as echo reference" in out
+    assert "simulated agent: 2 replies, 1 cut short" in out

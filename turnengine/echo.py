@@ -6,6 +6,10 @@ the interruption rules then see the echo-reduced signal.  Without playout nothin
 
 Backends:
 
+``native`` (default)
+    turnengine's own kernel (``ext/echo.pyx``; algorithm in ``turnengine._kernels.echo_ref``):
+    envelope delay estimation, a two-path partitioned-block frequency-domain adaptive filter
+    and a residual-echo suppressor, 4 ms blocks, the output 4 ms late.
 ``aec3``
     WebRTC's AEC3 (linear filter, delay estimator and residual-echo suppressor) as shipped by
     LiveKit's ``livekit`` package (``livekit.rtc.AudioProcessingModule(echo_cancellation=True)``,
@@ -14,8 +18,7 @@ Backends:
 A backend turns ``n_frames * frame_size`` microphone samples and the same number of playout
 samples of the same instants (float32 at the engine's model rate) into as many echo-reduced
 samples, keeping its state across calls, and says per frame which playout-to-microphone
-delay it found.  The engine measures the echo return loss enhancement itself
-(:mod:`turnengine._core.playout`).
+delay it found and the energies the engine's ERLE is made of (:mod:`turnengine._core.playout`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import abc
 
 import numpy as np
 
-ECHO_CANCELLERS: tuple[str, ...] = ("aec3",)
-DEFAULT_ECHO_CANCELLER = "aec3"
+ECHO_CANCELLERS: tuple[str, ...] = ("native", "aec3")
+DEFAULT_ECHO_CANCELLER = "native"
 
 
 class EchoCanceller(abc.ABC):
@@ -52,7 +55,7 @@ class EchoCanceller(abc.ABC):
 
     @abc.abstractmethod
     def process(self, mic: np.ndarray, far: np.ndarray, out: np.ndarray,
-                delays: np.ndarray) -> None:
+                delays: np.ndarray, stats: np.ndarray) -> None:
         """Cancel the echo of ``far`` in ``mic``.
 
         Parameters
@@ -66,11 +69,48 @@ class EchoCanceller(abc.ABC):
         delays : numpy.ndarray of int64, shape (>= n_frames,)
             Receives, per frame, the playout-to-microphone delay the canceller works with
             (model-rate samples), -1 when it has none or does not say.
+        stats : numpy.ndarray of float64, shape (>= n_frames, 3), C-contiguous
+            Receives, per frame, the microphone energy and the output energy (sums of squares)
+            and 1.0 where the playout frame is active (mean power above
+            :data:`FAR_ACTIVE_POWER`), else 0.0: the engine's ERLE.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free native resources (idempotent)."""
 
 
-#: Playout frames quieter than this mean power (float samples) count as "agent silent".
+#: Playout frames quieter than this mean power (float samples) count as "agent silent" (the
+#: native kernel's own threshold, echo_spec.FAR_ACTIVE_POWER).
 FAR_ACTIVE_POWER = 1e-7
+
+
+#: Seconds of active playout after which the native canceller counts as converged (its delay
+#: locks within about 0.3 s of agent speech and the filter converges within about 0.5 s more
+#: on ../shared/audio/echo: docs/echo.md).
+NATIVE_CONVERGENCE_S = 1.0
+
+
+class NativeCanceller(EchoCanceller):
+    """The ``native`` backend: the compiled kernel ``turnengine._kernels.echo``.
+
+    Parameters
+    ----------
+    sample_rate : int
+        The engine's model rate, 8000 or 16000 Hz.
+    reference : bool, optional
+        Use the pure-Python twin (None: ``TURNENGINE_PUREPYTHON``).
+    """
+
+    name = "native"
+    convergence_s = NATIVE_CONVERGENCE_S
+
+    def __init__(self, sample_rate: int, reference: bool | None = None) -> None:
+        from . import _kernels
+
+        self._kernel = _kernels.load("echo", reference).EchoCanceller(sample_rate)
+        self.sample_rate_hz = int(sample_rate)
+        self.frame_size = int(self._kernel.block_size)
+
+    def process(self, mic: np.ndarray, far: np.ndarray, out: np.ndarray,
+                delays: np.ndarray, stats: np.ndarray) -> None:
+        self._kernel.process(mic, far, out, delays, stats)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .echo import EchoCanceller
+from .echo import FAR_ACTIVE_POWER, EchoCanceller
 
 #: Seconds of active playout after which AEC3 is taken as converged (measured on
 #: ../shared/audio/echo: no false interruption with the warm-up cut to this, docs/echo.md).
@@ -53,7 +53,7 @@ class Aec3Canceller(EchoCanceller):
         self._apm = rtc.AudioProcessingModule(echo_cancellation=True)
 
     def process(self, mic: np.ndarray, far: np.ndarray, out: np.ndarray,
-                delays: np.ndarray) -> None:
+                delays: np.ndarray, stats: np.ndarray) -> None:
         f, rate, rtc = self.frame_size, self.sample_rate_hz, self._rtc
         n = mic.shape[0]
         mic16 = np.clip(np.rint(mic * 32768.0), -32768, 32767).astype(np.int16)
@@ -66,6 +66,11 @@ class Aec3Canceller(EchoCanceller):
             self._apm.process_stream(near)
             out[i:i + f] = np.frombuffer(near.data, np.int16).astype(np.float32) / 32768.0
         delays[: n // f] = -1  # AEC3 keeps its delay estimate to itself
+        frames = n // f
+        for col, x in enumerate((mic[:n], out[:n])):
+            stats[:frames, col] = np.sum(np.square(x.reshape(-1, f), dtype=np.float64), axis=1)
+        p_far = np.mean(np.square(far[:n].reshape(-1, f), dtype=np.float64), axis=1)
+        stats[:frames, 2] = p_far > FAR_ACTIVE_POWER
 
     def close(self) -> None:
         self._apm = None  # type: ignore[assignment]  # the FFI handle frees itself

@@ -42,9 +42,10 @@ class EchoMetrics:
     """The echo path over the call so far, with each ``VADMetrics`` once a playout reference
     is given (``TurnEngine.push_playout``; turnengine's own, no LiveKit equivalent).
 
-    ``erle`` is the echo return loss enhancement in dB (microphone power over echo-reduced
-    power, over the frames where the agent's playout was active; near-end speech and noise in
-    those frames lower it), None before any; ``delay`` the playout-to-microphone delay the
+    ``erle`` is the echo return loss enhancement in dB since the last ``EchoMetrics`` (about a
+    second: microphone power over echo-reduced power, over the frames where the agent's
+    playout was active; near-end speech and noise in those frames lower it), None when the
+    agent was silent all that time; ``delay`` the playout-to-microphone delay the
     canceller works with (seconds, None when the backend does not say); ``converged`` whether
     the canceller has heard enough playout to have adapted (``playout_active_duration`` seconds
     of active playout so far, against the backend's convergence time).

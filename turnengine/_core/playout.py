@@ -20,13 +20,10 @@ The canceller counts as converged once it has heard ``convergence_s`` of active 
 
 from __future__ import annotations
 
-import bisect
-from collections import deque
-
 import numpy as np
 
 from .. import _kernels
-from ..echo import ECHO_CANCELLERS, FAR_ACTIVE_POWER, EchoCanceller
+from ..echo import ECHO_CANCELLERS, EchoCanceller, NativeCanceller
 
 #: How far (seconds) the playout may run ahead of the microphone audio received.
 MAX_PLAYOUT_LEAD_S = 2.0
@@ -51,21 +48,26 @@ class EchoStage:
         self.model_rate = canceller.sample_rate_hz
         self._intake = _kernels.load("pcm").Intake(sample_rate)
         self.max_lead = int(MAX_PLAYOUT_LEAD_S * self.model_rate)
-        self.far = np.zeros(self.max_lead + 4 * self.frame, np.float32)
-        self.far_start = mic_received   # absolute sample of far[0]
+        # far[far_head:far_head + far_len] is the playout from sample far_start on
+        self.far = np.zeros(2 * self.max_lead + 8 * self.frame, np.float32)
+        self.far_head = 0
+        self.far_start = mic_received
         self.far_len = 0
         self.raw = np.zeros(8 * self.frame, np.float32)
         self.raw_len = 0
         self.mic_done = mic_received    # absolute sample of raw[0]
-        self._delays = np.zeros(8, np.int64)
-        # per processed frame: (end sample, cumulative mic energy, output energy, active frames,
-        # delay in samples or -1)
-        self._marks: deque[tuple[int, float, float, int, int]] = deque(maxlen=1 << 16)
-        self._cum = (0.0, 0.0, 0)
+        self.origin = mic_received      # the first frame's first sample
+        # per processed frame, from frame index `_first` on: delay and the canceller's stats
+        self._delays = np.zeros(256, np.int64)
+        self._stats = np.zeros((256, 3), np.float64)
+        self._first = 0                 # frame index of row 0
+        self._rows = 0
+        self._summed = 0                # frames before this one are in the totals
+        self._active = 0.0               # active playout frames summed so far
         self._converge_frames = max(1, round(canceller.convergence_s * self.model_rate
                                              / self.frame))
 
-    # -- playout ----------------------------------------------------------------------------------
+    # -- playout --------------------------------------------------------------------------------
     @property
     def mic_received(self) -> int:
         return self.mic_done + self.raw_len
@@ -88,13 +90,17 @@ class EchoStage:
                 f"microphone audio received (at most {MAX_PLAYOUT_LEAD_S:g} s); push the "
                 "playout as it is played out, not ahead of it")
         at = pos - self.far_start
+        if self.far_head + at + n_max > self.far.shape[0]:  # compact (rarely)
+            self.far[: self.far_len] = self.far[self.far_head:self.far_head + self.far_len]
+            self.far_head = 0
+        h = self.far_head
         if at > self.far_len:
-            self.far[self.far_len:at] = 0.0
-        n = int(self._intake.process(frames, self.far[at:at + n_max]))
+            self.far[h + self.far_len:h + at] = 0.0
+        n = int(self._intake.process(frames, self.far[h + at:h + at + n_max]))
         self.far_len = at + n
         return n
 
-    # -- microphone -------------------------------------------------------------------------------
+    # -- microphone -----------------------------------------------------------------------------
     def room(self, n_max: int) -> np.ndarray:
         """Where the microphone intake writes up to ``n_max`` new samples."""
         need = self.raw_len + n_max
@@ -114,67 +120,73 @@ class EchoStage:
         """Cancel the echo in the first ``n`` (whole frames) waiting samples into ``out``."""
         if n == 0:
             return
-        far = self._far_for(n)
-        mic = self.raw[:n]
-        if self._delays.shape[0] < n // self.frame:
-            self._delays = np.zeros(n // self.frame, np.int64)
-        self.canceller.process(mic, far, out, self._delays)
-        self._mark(mic, far, out[:n], self._delays[: n // self.frame])
+        k = n // self.frame
+        row = self._room_rows(k)
+        self.canceller.process(self.raw[:n], self._far_for(n), out,
+                               self._delays[row:row + k], self._stats[row:row + k])
+        self._rows += k
         rest = self.raw_len - n
         if rest:
             self.raw[:rest] = self.raw[n:self.raw_len]
         self.raw_len = rest
         self.mic_done += n
-        self._drop_far(n)
-
-    def _far_for(self, n: int) -> np.ndarray:
-        """The playout for microphone samples ``mic_done .. mic_done + n`` (zeros where none)."""
-        a = self.mic_done - self.far_start
-        have = max(0, min(n, self.far_len - a))
-        if have == n:
-            return self.far[a:a + n]
-        far = np.zeros(n, np.float32)
-        far[:have] = self.far[a:a + have]
-        return far
-
-    def _drop_far(self, n: int) -> None:
-        used = self.mic_done - self.far_start
-        if used <= 0:
-            return
-        keep = max(0, self.far_len - used)
-        if keep:
-            self.far[:keep] = self.far[used:self.far_len]
-        self.far_len = keep
+        used = min(n, self.far_len)
+        self.far_head += used
+        self.far_len -= used
         self.far_start = self.mic_done
 
-    def _mark(self, mic: np.ndarray, far: np.ndarray, out: np.ndarray,
-              delays: np.ndarray) -> None:
-        f = self.frame
-        p_far = np.mean(np.square(far.reshape(-1, f), dtype=np.float64), axis=1)
-        active = p_far > FAR_ACTIVE_POWER
-        e_mic = np.where(active, np.sum(np.square(mic.reshape(-1, f), dtype=np.float64), 1), 0)
-        e_out = np.where(active, np.sum(np.square(out.reshape(-1, f), dtype=np.float64), 1), 0)
-        c_mic = self._cum[0] + np.cumsum(e_mic)
-        c_out = self._cum[1] + np.cumsum(e_out)
-        c_act = self._cum[2] + np.cumsum(active)
-        ends = self.mic_done + f * np.arange(1, active.shape[0] + 1)
-        self._marks.extend(zip(ends.tolist(), c_mic.tolist(), c_out.tolist(), c_act.tolist(),
-                               delays.tolist(), strict=True))
-        self._cum = (float(c_mic[-1]), float(c_out[-1]), int(c_act[-1]))
+    def _far_for(self, n: int) -> np.ndarray:
+        """The playout for microphone samples ``mic_done .. mic_done + n`` (zeros where none;
+        the playout never starts before ``mic_done``)."""
+        h = self.far_head
+        if self.far_len >= n:
+            return self.far[h:h + n]
+        far = np.zeros(n, np.float32)
+        far[: self.far_len] = self.far[h:h + self.far_len]
+        return far
 
-    # -- measurements -----------------------------------------------------------------------------
+    def _room_rows(self, k: int) -> int:
+        """The row where ``k`` new frames go (dropping rows already summed, growing)."""
+        drop = self._summed - self._first - 1  # (the last summed frame gives the delay)
+        if drop > 0 and self._rows + k > self._delays.shape[0]:
+            keep = self._rows - drop
+            self._delays[:keep] = self._delays[drop:self._rows]
+            self._stats[:keep] = self._stats[drop:self._rows]
+            self._first += drop
+            self._rows = keep
+        if self._rows + k > self._delays.shape[0]:
+            size = max(self._rows + k, 2 * self._delays.shape[0])
+            delays = np.zeros(size, np.int64)
+            stats = np.zeros((size, 3), np.float64)
+            delays[: self._rows] = self._delays[: self._rows]
+            stats[: self._rows] = self._stats[: self._rows]
+            self._delays, self._stats = delays, stats
+        return self._rows
+
+    # -- measurements ---------------------------------------------------------------------------
     def measured_at(self, t_mic: int) -> tuple[float | None, float, bool, float | None]:
-        """``(ERLE dB, active playout seconds, converged, delay seconds)`` over the frames
-        that ended by microphone sample ``t_mic``."""
-        i = bisect.bisect_right(self._marks, (t_mic, float("inf"), 0.0, 0, 0)) - 1
-        if i < 0:
+        """``(ERLE dB over the frames since the last call, active playout seconds in all,
+        converged, delay seconds)`` as of the frames that ended by microphone sample ``t_mic``
+        (asked at increasing times, once per ``VADMetrics``)."""
+        upto = min((t_mic - self.origin) // self.frame, self._first + self._rows)
+        erle = None
+        if upto > self._summed:  # the frames of this period, summed in order
+            rows = self._stats[self._summed - self._first:upto - self._first]
+            act = rows[:, 2]
+            e_mic = e_out = 0.0
+            for x in (rows[:, 0] * act).tolist():
+                e_mic += x
+            for x in (rows[:, 1] * act).tolist():
+                e_out += x
+            if act.any():
+                erle = float(10 * np.log10(max(e_mic, 1e-12) / max(e_out, 1e-12)))
+            self._active += float(act.sum())
+            self._summed = upto
+        if upto <= 0:
             return None, 0.0, False, None
-        _, c_mic, c_out, c_act, delay = self._marks[i]
-        while i > 0:  # forget what no later query can ask for
-            self._marks.popleft()
-            i -= 1
-        erle = (float(10 * np.log10(max(c_mic, 1e-12) / max(c_out, 1e-12))) if c_act else None)
-        return (erle, c_act * self.frame / self.model_rate, c_act >= self._converge_frames,
+        delay = int(self._delays[upto - 1 - self._first])
+        return (erle, self._active * self.frame / self.model_rate,
+                self._active >= self._converge_frames,
                 None if delay < 0 else delay / self.model_rate)
 
     @property
@@ -193,6 +205,8 @@ def load_echo_canceller(name: str, sample_rate: int) -> EchoCanceller:
     ImportError
         The backend's package is missing (``pip install turnengine[aec3]``).
     """
+    if name == "native":
+        return NativeCanceller(sample_rate)
     if name == "aec3":
         from ..echo_aec3 import Aec3Canceller
 

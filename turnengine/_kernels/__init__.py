@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from .modules import (
+        EchoModule,
         FeaturesModule,
         HysteresisModule,
         PcmModule,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
         VadSileroModule,
     )
 
-KERNEL_NAMES = ("pcm", "hysteresis", "timers", "vad_energy", "vad_silero", "features")
+KERNEL_NAMES = ("pcm", "hysteresis", "timers", "vad_energy", "vad_silero", "features", "echo")
 ENV_PUREPYTHON = "TURNENGINE_PUREPYTHON"
 
 def use_reference() -> bool:
@@ -48,6 +49,8 @@ def load(name: Literal["vad_energy"], reference: bool | None = None) -> VadEnerg
 def load(name: Literal["vad_silero"], reference: bool | None = None) -> VadSileroModule: ...
 @overload
 def load(name: Literal["features"], reference: bool | None = None) -> FeaturesModule: ...
+@overload
+def load(name: Literal["echo"], reference: bool | None = None) -> EchoModule: ...
 @overload
 def load(name: str, reference: bool | None = None) -> Any: ...
 
@@ -94,7 +97,7 @@ def load(name: str, reference: bool | None = None) -> Any:
 if TYPE_CHECKING:
     # mypy checks that each stub module satisfies its Protocol: a stub and its Protocol cannot
     # drift apart.
-    from . import features, hysteresis, pcm, timers, vad_energy, vad_silero
+    from . import echo, features, hysteresis, pcm, timers, vad_energy, vad_silero
 
     _pcm: PcmModule = pcm
     _hysteresis: HysteresisModule = hysteresis
@@ -102,3 +105,4 @@ if TYPE_CHECKING:
     _vad_energy: VadEnergyModule = vad_energy
     _vad_silero: VadSileroModule = vad_silero
     _features: FeaturesModule = features
+    _echo: EchoModule = echo

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from . import features, hysteresis, pcm, timers, vad_energy, vad_silero
+    from . import echo, features, hysteresis, pcm, timers, vad_energy, vad_silero
 
 
 class PcmModule(Protocol):
@@ -75,6 +75,16 @@ class VadEnergyModule(Protocol):
 
     @property
     def EnergyVAD(self) -> type[vad_energy.EnergyVAD]: ...  # noqa: N802
+
+
+class EchoModule(Protocol):
+    """``turnengine._kernels.echo`` (ext/echo.pyx) or ``echo_ref``."""
+
+    @property
+    def EchoCanceller(self) -> type[echo.EchoCanceller]: ...  # noqa: N802
+
+    @property
+    def BLOCK(self) -> int: ...  # noqa: N802
 
 
 class VadSileroModule(Protocol):

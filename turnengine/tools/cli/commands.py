@@ -170,12 +170,13 @@ def cmd_mic(args: argparse.Namespace) -> int:
 
 def _mic_session(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     """The checked options, the input source and the :class:`MicSession` of ``mic``."""
-    from ..mic import MicError, MicSession, fake_input, open_microphone
+    from ..mic import MicError, MicSession
 
     options = options_from_args(args)
     notes: list[str] = []
-    if args.simulate_agent and not hasattr(args, "opt_aec_warmup_duration"):
-        # The simulated agent makes no sound, so there is no echo to guard against.
+    silent = args.simulate_agent and args.agent_silent
+    if silent and not hasattr(args, "opt_aec_warmup_duration"):
+        # The silent agent makes no sound, so there is no echo to guard against.
         options = options.replace(aec_warmup_duration=0.0)
         notes.append("aec_warmup_duration=0")
     if not args.agent_seconds > 0:
@@ -183,18 +184,38 @@ def _mic_session(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     writable_output(args.save_report, "report")
     writable_output(args.save_audio, "recording")
     try:
-        source = (fake_input(args.fake_input, realtime=args.realtime) if args.fake_input
-                  else open_microphone(args.device))
+        source, output = _mic_io(args, speaking=args.simulate_agent and not silent)
+        if output is not None:
+            notes.append("agent voice " + ("without echo reference" if args.no_echo_reference
+                                           else "as echo reference"))
         session = MicSession(source, vad=args.vad, options=options, model_path=args.model_path,
                              turn_detector=args.turn_detector,
                              simulate_agent=args.simulate_agent,
                              agent_speech_s=args.agent_seconds,
-                             record=args.save_audio is not None)
+                             record=args.save_audio is not None, agent_output=output,
+                             echo_reference=not args.no_echo_reference)
     except MicError as exc:  # no device: an input that cannot be used
         raise CLIError(str(exc), EXIT_INPUT) from None
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     return session, source, notes
+
+
+def _mic_io(args: argparse.Namespace, speaking: bool) -> tuple[Any, Any]:
+    """The input source and, for a speaking agent, its output: the speakers, or with
+    ``--fake-input`` a simulated room that echoes it into the fake microphone."""
+    from ..mic import BLOCK_MS, LoopbackRoom, fake_input, open_microphone, speaker_output
+
+    if args.fake_input:
+        room = None
+        if speaking:
+            from ...audio import inspect_audio
+
+            rate = inspect_audio(args.fake_input).sample_rate
+            room = LoopbackRoom(rate, max(1, int(round(rate * BLOCK_MS / 1000.0))))
+        return fake_input(args.fake_input, realtime=args.realtime, room=room), room
+    source = open_microphone(args.device)
+    return source, speaker_output(source.sample_rate) if speaking else None
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -131,9 +131,17 @@ def _add_mic_parser(sub: Any) -> None:
                      help="input device index or name substring (python -m sounddevice lists "
                           "them); default: the system's default input")
     mic.add_argument("--simulate-agent", action="store_true",
-                     help="play the agent: after each completed turn it speaks (silently) for "
-                          "--agent-seconds, so you can interrupt it; sets aec_warmup_duration=0 "
-                          "unless given")
+                     help="play the agent: after each completed turn it speaks for "
+                          "--agent-seconds (a bundled speech clip on the speakers; with "
+                          "--fake-input, into a simulated room that echoes it back into the "
+                          "fake microphone), so you can interrupt it; its voice is the echo "
+                          "reference, so it does not interrupt itself (docs/echo.md)")
+    mic.add_argument("--agent-silent", action="store_true",
+                     help="with --simulate-agent: the agent makes no sound (no output device "
+                          "needed); sets aec_warmup_duration=0 unless given")
+    mic.add_argument("--no-echo-reference", action="store_true",
+                     help="with --simulate-agent: do not give the engine the agent's voice, to "
+                          "hear the agent interrupt itself on speakers")
     mic.add_argument("--agent-seconds", type=float, default=4.0, metavar="S",
                      help="how long each simulated agent reply lasts (default 4.0)")
     mic.add_argument("--save-report", metavar="R.json", default=None,

@@ -2,8 +2,9 @@
 
 :mod:`.device` opens the input (a sounddevice stream, or a file played through the same
 callback path), :mod:`.session` pushes its blocks into an engine and counts what happened,
-:mod:`.agent` plays a silent agent so that interruptions can be tried, and :mod:`.ui` shows it
-all live.
+:mod:`.agent` plays an agent so that interruptions can be tried, :mod:`.voice` gives it a voice
+(on the speakers, or into a simulated room for tests) that the engine cancels as echo, and
+:mod:`.ui` shows it all live.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .device import (
 )
 from .session import BLOCK_MS, MicSession, MicSummary
 from .ui import render, run_live
+from .voice import AgentVoice, LoopbackRoom, room_impulse_response, speaker_output
 
 __all__ = [
     "BLOCK_MS",
@@ -32,6 +34,10 @@ __all__ = [
     "StreamFactory",
     "FakeInputStream",
     "SimulatedAgent",
+    "AgentVoice",
+    "LoopbackRoom",
+    "room_impulse_response",
+    "speaker_output",
     "MicSession",
     "MicSummary",
     "open_microphone",

@@ -201,13 +201,18 @@ class FakeInputStream:
     callback : callable
     realtime : bool
         Pace the blocks at real time (as a microphone); default as fast as possible.
+    room : LoopbackRoom, optional
+        Adds to each block the echo of what the session played
+        (:class:`~turnengine.tools.mic.voice.LoopbackRoom`).
     **_ : Any
         Other ``InputStream`` arguments (device, channels, dtype) are accepted and ignored.
     """
 
     def __init__(self, samples: np.ndarray, *, samplerate: int, blocksize: int,
-                 callback: Callable[..., Any], realtime: bool = False, **_: Any) -> None:
+                 callback: Callable[..., Any], realtime: bool = False, room: Any = None,
+                 **_: Any) -> None:
         self._samples = samples
+        self._room = room
         self.samplerate = samplerate
         self.blocksize = blocksize
         self._callback = callback
@@ -236,6 +241,10 @@ class FakeInputStream:
                 piece = self._samples[i:i + self.blocksize]
                 buf[:piece.shape[0]] = piece
                 buf[piece.shape[0]:] = 0
+                if self._room is not None:
+                    echo = self._room.echo_for(i // self.blocksize, self.blocksize)
+                    mixed = buf + np.round(echo)[:, None]
+                    buf[:] = np.clip(mixed, -32768, 32767).astype(np.int16)
                 self._callback(buf, self.blocksize, None, 0)
                 if self._realtime:
                     lag = (i + self.blocksize) / self.samplerate - (time.perf_counter() - t0)
@@ -255,7 +264,7 @@ class FakeInputStream:
 
 
 def fake_input(path: str | os.PathLike[str], *, realtime: bool = False,
-               tail_s: float = 2.0) -> InputSource:
+               tail_s: float = 2.0, room: Any = None) -> InputSource:
     """An :class:`InputSource` that plays an audio file as if it came from a microphone.
 
     Parameters
@@ -268,6 +277,9 @@ def fake_input(path: str | os.PathLike[str], *, realtime: bool = False,
     tail_s : float
         Seconds of silence after the file (the caller goes quiet), so that the last turn is
         decided.
+    room : LoopbackRoom, optional
+        Plays what the session writes to it back into this microphone
+        (:class:`~turnengine.tools.mic.voice.LoopbackRoom`).
 
     Raises
     ------
@@ -283,6 +295,6 @@ def fake_input(path: str | os.PathLike[str], *, realtime: bool = False,
         samples = np.round(samples * 32767.0).astype(np.int16)
     tail = np.zeros((int(round(tail_s * audio.sample_rate)), samples.shape[1]), np.int16)
     samples = np.ascontiguousarray(np.concatenate([samples, tail]))
-    factory = functools.partial(FakeInputStream, samples, realtime=realtime)
+    factory = functools.partial(FakeInputStream, samples, realtime=realtime, room=room)
     return InputSource(factory, audio.sample_rate, samples.shape[1], None,
                        f"file {os.path.basename(os.fspath(path))}", live=realtime)

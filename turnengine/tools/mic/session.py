@@ -6,7 +6,10 @@ thread; the callback only copies the block into a queue, and the main thread pus
 into the engine, so ``push_audio`` and every event callback run on one thread.
 
 ``simulate_agent=True`` adds a :class:`~turnengine.tools.mic.agent.SimulatedAgent` that plays
-the agent role so that interruptions can be tried.
+the agent role so that interruptions can be tried.  With an ``agent_output`` it speaks: each
+microphone block, a block of :class:`~turnengine.tools.mic.voice.AgentVoice` (zeros while it is
+silent) goes to the output, and to the engine as the echo reference (``push_playout``) unless
+``echo_reference=False``: on laptop speakers the agent then does not interrupt itself.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ...replay import run_out
 from ...report import SessionReport
 from .agent import SimulatedAgent
 from .device import InputSource
+from .voice import AgentOutput, AgentVoice
 
 __all__ = ["BLOCK_MS", "QUIET_EVENTS", "MicSession", "MicSummary"]
 
@@ -133,6 +137,11 @@ class MicSession:
         it), inline for a faster-than-real-time one (``InputSource.live``).
     simulate_agent : bool
         Attach a :class:`SimulatedAgent`.
+    agent_output : AgentOutput, optional
+        Where the simulated agent's voice goes (:func:`~.voice.speaker_output`,
+        :class:`~.voice.LoopbackRoom`); None: the agent is silent.
+    echo_reference : bool
+        Give the engine the agent's voice as the echo reference (``push_playout``).
     agent_speech_s, agent_think_s : float
         Its reply length and thinking time (s).
     record : bool
@@ -156,7 +165,8 @@ class MicSession:
                  options: TurnEngineOptions | None = None, model_path: str | None = None,
                  turn_detector: str | None = None, simulate_agent: bool = False,
                  agent_speech_s: float = 4.0, agent_think_s: float = 0.4, record: bool = False,
-                 max_events: int = 8) -> None:
+                 max_events: int = 8, agent_output: AgentOutput | None = None,
+                 echo_reference: bool = True) -> None:
         self.source = source
         self.engine = TurnEngine(sample_rate=source.sample_rate, vad=vad, options=options,
                                  model_path=model_path, turn_detector=turn_detector,
@@ -164,6 +174,10 @@ class MicSession:
                                  keep_window_log=True)
         self.agent = (SimulatedAgent(self.engine, speech_s=agent_speech_s,
                                      think_s=agent_think_s) if simulate_agent else None)
+        self.agent_output = agent_output if simulate_agent else None
+        self.voice = (AgentVoice(source.sample_rate) if self.agent_output is not None
+                      else None)
+        self.echo_reference = echo_reference
         self.events: list[Event] = []
         self.recent: deque[Event] = deque(maxlen=max_events)
         self.probability = 0.0
@@ -188,12 +202,23 @@ class MicSession:
         if self._recording is not None:
             self._recording.append(block)
         self.samples_received += block.shape[0]
+        self._play(block.shape[0])
         produced = self.engine.push_audio(np.ascontiguousarray(chunk))
         latest = self.engine.last_probability  # the newest window only: O(1) per chunk
         if latest is not None:
             self.raw_probability, self.probability = latest
         self._collect(produced)
         return produced
+
+    def _play(self, n: int) -> None:
+        """The agent's next ``n`` samples to its output, and to the engine as the reference."""
+        if self.voice is None or self.agent_output is None or self.agent is None:
+            return
+        speaking = self.engine.agent_state == "speaking"
+        block = self.voice.block(n, self.agent.replies if speaking else None)
+        self.agent_output.write(block)
+        if speaking and self.echo_reference:
+            self.engine.push_playout(block)
 
     def _collect(self, produced: list[Event]) -> None:
         self.events += produced
@@ -270,6 +295,8 @@ class MicSession:
             return self._report
         if let_agent_finish:
             self._collect(run_out(self.engine))
+        if self.agent_output is not None:
+            self.agent_output.close()
         self._report = self.engine.close()
         return self._report
 
