@@ -10,7 +10,7 @@
 suppressor, on 64-sample blocks of model-rate float32 audio (details:
 turnengine/_kernels/echo_ref.py, docs/echo.md)."""
 
-from libc.math cimport log, log10, sqrt
+from libc.math cimport fabs, log, log10, sqrt
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memmove, memset
 
@@ -251,11 +251,12 @@ cdef class EchoCanceller:
             fj = self._fhist[j] - self._mf
             self._cov[j] = a * self._cov[j] + (1 - a) * dd * fj
             self._vf[j] = a * self._vf[j] + (1 - a) * fj * fj
-        for j in range(L + 1):
-            ncc = self._cov[j] / sqrt(self._vf[j] * self._vd + 1e-12)
+        for j in range(L + 1):  # signed square: the order of cov / sqrt(vf vd), no sqrt
+            ncc = self._cov[j] * fabs(self._cov[j]) / self._vf[j]
             if ncc > best_ncc:
                 best_ncc = ncc
                 best = j
+        best_ncc = self._cov[best] / sqrt(self._vf[best] * self._vd + 1e-12)
         if best_ncc < self._p.ncc_min:
             self._cand_n = 0
             return

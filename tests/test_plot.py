@@ -203,3 +203,24 @@ def test_turn_texts_show_the_end_of_turn_probability_when_there_is_one():
     fig, _ = draw_timeline(tl)
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "0.58s p=0.93\nmodel_likely" in texts
+
+
+def test_an_echo_call_draws_the_playout_and_the_echo_reduced_signal(tmp_path: Path, capsys):
+    name = DATA / "echo" / "dev_08_barge_bc_e2u_0"
+    result = plot_file(f"{name}.mic.wav", playout=f"{name}.playout.wav",
+                       scenario=__import__("turnengine.scenario", fromlist=["Scenario"])
+                       .Scenario.load(f"{name}.json"))
+    tl = result.timeline
+    assert tl.labels is not None  # NAME.json found beside NAME.mic.wav
+    assert tl.reference is not None and tl.echo_reduced is not None
+    assert "native" in tl.echo_note and "delay" in tl.echo_note
+    # The echo-reduced signal is quieter than the mic where only the agent talks.
+    t, lo, hi = tl.echo_reduced
+    agent = json.loads(Path(f"{name}.json").read_text())["agent_speech"][0]
+    quiet = (t > agent["start_s"] + 1.5) & (t < agent["end_s"] - 0.5)
+    mic = (tl.envelope_t > agent["start_s"] + 1.5) & (tl.envelope_t < agent["end_s"] - 0.5)
+    assert np.median(hi[quiet]) < 0.1 * np.median(tl.envelope_hi[mic])
+    out = tmp_path / "echo.png"
+    assert main(["plot", f"{name}.mic.wav", "--playout", f"{name}.playout.wav",
+                 "--scenario", f"{name}.json", "-o", str(out)]) == 0
+    assert out.stat().st_size > 20_000 and "interruption" in capsys.readouterr().out

@@ -132,8 +132,8 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     on_events : callable, optional
         Called with each non-empty list of events as it is produced (for live printing).
     keep_window_log : bool
-        Build the engine with a window log long enough for the whole file, so that
-        ``result.engine.window_log()`` gives every window's probabilities (``turnengine plot``).
+        Keep every window (``engine.window_log()``) and, with a playout, the echo-reduced
+        signal (``engine.echo_audio()``): what ``turnengine plot`` draws.
     playout : AudioFile or AudioInfo, optional
         What the agent played, same clock (sample 0 of both at one instant) and rate, no longer
         than ``audio``: pushed with ``engine.push_playout`` before each microphone chunk.
@@ -169,13 +169,16 @@ def _start_engine(audio: AudioFile | AudioInfo, scenario: Scenario | None,
     check_playout(audio, playout)
     if options is None and scenario is not None and scenario.options:
         options = TurnEngineOptions(**scenario.options)
-    if kwargs.get("keep_window_log") is True:  # every window of the file (10 ms at the least)
+    keep_log = kwargs.get("keep_window_log") is True
+    if keep_log:  # every window of the file (10 ms at the least)
         kwargs["keep_window_log"] = max(int(audio.duration * 100) + 6000, 1 << 16)
     # A file ends: its report keeps every event, as the replay's own list does.
     engine = TurnEngine(sample_rate=audio.sample_rate, options=options or TurnEngineOptions(),
                         eot_executor="inline", max_report_events=None, **kwargs)
     if scenario is not None:
         ScenarioPlayer(engine, scenario)
+    if keep_log and playout is not None:  # a plot draws the echo-reduced signal
+        engine.keep_echo_audio()
     return engine
 
 

@@ -109,7 +109,8 @@ class Scenario:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Scenario:
-        """Read a scenario JSON file.
+        """Read a scenario JSON file, or the ``scenario`` object of a label file that has one
+        (``../shared/audio/echo/NAME.json``).
 
         Raises
         ------
@@ -132,6 +133,9 @@ class Scenario:
         except RecursionError:
             raise ScenarioError(f"{path}: JSON nested too deeply (a scenario nests "
                                 f"{MAX_DEPTH} levels at most)") from None
+        if isinstance(data, dict) and isinstance(data.get("scenario"), dict) and "agent" not in data:
+            # a label file that carries its call's scenario (the echo sets' NAME.json)
+            return cls.from_dict(data["scenario"], f"{path}: scenario")
         return cls.from_dict(data, str(path))
 
 

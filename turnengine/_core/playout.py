@@ -66,6 +66,8 @@ class EchoStage:
         self._active = 0.0               # active playout frames summed so far
         self._converge_frames = max(1, round(canceller.convergence_s * self.model_rate
                                              / self.frame))
+        #: The echo-reduced output, kept when asked (``TurnEngine.echo_audio``: plots).
+        self.recorded: list[np.ndarray] | None = None
 
     # -- playout --------------------------------------------------------------------------------
     @property
@@ -124,6 +126,8 @@ class EchoStage:
         row = self._room_rows(k)
         self.canceller.process(self.raw[:n], self._far_for(n), out,
                                self._delays[row:row + k], self._stats[row:row + k])
+        if self.recorded is not None:
+            self.recorded.append(out[:n].copy())
         self._rows += k
         rest = self.raw_len - n
         if rest:

@@ -35,6 +35,7 @@ class PlayoutAPI:
     _pipe: Pipeline
     _vad_report: VadReporting
     _echo_name: str
+    _keep_echo_audio: bool = False
     sample_rate: int
 
     if TYPE_CHECKING:  # provided by TurnEngine
@@ -95,12 +96,34 @@ class PlayoutAPI:
             canceller = load_echo_canceller(self._echo_name, pipe.model_rate)
             stage = EchoStage(canceller, self.sample_rate, pipe.mic_samples)
             stage.push_playout(frames)  # (raises before anything is kept)
+            if self._keep_echo_audio:
+                stage.recorded = []
             pipe.echo = stage
             self._vad_report.echo = stage
             self._vad_report.echo_sample = pipe.mic_sample
             pipe.timers.set_aec_warmup(capped_warmup(self.options, pipe))
             return
         stage.push_playout(frames)
+
+    def keep_echo_audio(self) -> None:
+        """Keep the echo-reduced microphone signal from now on, for :meth:`echo_audio`
+        (``turnengine plot``; memory grows with the call)."""
+        self._keep_echo_audio = True
+        if self._pipe.echo is not None and self._pipe.echo.recorded is None:
+            self._pipe.echo.recorded = []
+
+    def echo_audio(self) -> tuple[int, np.ndarray] | None:
+        """The echo-reduced microphone signal kept since :meth:`keep_echo_audio`: ``(first
+        sample, float32 samples at model_rate)``, the first sample counted in model-rate
+        microphone samples from the start of the call (the canceller starts at the first
+        :meth:`push_playout`; its output lags its input by its frame); None without playout
+        or when not kept."""
+        stage = self._pipe.echo
+        if stage is None or stage.recorded is None:
+            return None
+        parts = stage.recorded
+        audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        return stage.origin, audio
 
     def _close_echo(self) -> None:
         if self._pipe.echo is not None:

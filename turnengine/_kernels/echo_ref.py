@@ -223,9 +223,11 @@ class EchoCanceller:
         self._cov = a * self._cov + (1 - a) * dd * f
         self._vf = a * self._vf + (1 - a) * f * f
         self._vd = a * self._vd + (1 - a) * dd * dd
-        ncc = self._cov / np.sqrt(self._vf * self._vd + 1e-12)
-        best = int(np.argmax(ncc))
-        if ncc[best] < NCC_MIN:
+        # argmax of the normalised cross-correlation without a square root per lag: the signed
+        # square cov |cov| / vf orders the lags as cov / sqrt(vf vd) does (vd is common)
+        best = int(np.argmax(self._cov * np.abs(self._cov) / self._vf))
+        ncc_best = self._ncc(best)
+        if ncc_best < NCC_MIN:
             self._cand_n = 0
             return
         if best == self._cand:
@@ -239,8 +241,11 @@ class EchoCanceller:
         lo = self._start + (1 if self._start > 0 else 0)
         hi = self._start + PARTITIONS - 2
         if (not lo <= best <= hi and self._cand_n >= MOVE_BLOCKS and self._erle < KEEP_ERLE_DB
-                and ncc[best] > ncc[self._delay] + NCC_MARGIN):
+                and ncc_best > self._ncc(self._delay) + NCC_MARGIN):
             self._set_delay(best)
+
+    def _ncc(self, lag: int) -> float:
+        return float(self._cov[lag] / math.sqrt(self._vf[lag] * self._vd + 1e-12))
 
     def _set_delay(self, delay: int) -> None:
         start = max(delay - PRE_BLOCKS, 0)

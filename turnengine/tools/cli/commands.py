@@ -232,7 +232,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         result = plot_file(path, out=out, scenario=scenario,
                            scenario_name=Path(args.scenario).name if args.scenario else None,
                            vad=args.vad, options=options, model_path=args.model_path,
-                           turn_detector=args.turn_detector, labels=labels)
+                           turn_detector=args.turn_detector, labels=labels,
+                           playout=args.playout)
     except (FileNotFoundError, ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
     for note in result.notes:

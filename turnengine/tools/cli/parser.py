@@ -174,6 +174,9 @@ def _add_plot_parser(sub: Any) -> None:
     plot.add_argument("--labels", metavar="L.json", default=None,
                       help="label file (SPEC 11) to draw; default: FILE.json beside FILE if any")
     plot.add_argument("--no-labels", action="store_true", help="do not draw labels")
+    plot.add_argument("--playout", metavar="AGENT.wav", default=None,
+                      help="the agent's playout (same clock and rate as FILE): the echo "
+                           "reference; drawn with the echo-reduced signal the VAD heard")
     add_engine_flags(plot)
     add_option_flags(plot)
 

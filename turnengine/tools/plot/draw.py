@@ -93,8 +93,15 @@ def _draw_waveform(ax: Any, tl: Timeline, artists: Artists) -> None:
         ax.axvspan(a, b, color="#cfe8cf", lw=0, zorder=0)
     for a, b in l_pauses:
         ax.axvspan(a, b, facecolor="none", edgecolor="#e08a2c", hatch="///", lw=0, zorder=0)
-    ax.fill_between(tl.envelope_t, tl.envelope_lo, tl.envelope_hi, color="#555555", lw=0.3,
+    mic_color = "#555555" if tl.echo_reduced is None else "#b8b8b8"
+    if tl.reference is not None:
+        t, lo, hi = tl.reference
+        ax.fill_between(t, lo, hi, color="#c9b8e6", lw=0.3, zorder=1)
+    ax.fill_between(tl.envelope_t, tl.envelope_lo, tl.envelope_hi, color=mic_color, lw=0.3,
                     zorder=2)
+    if tl.echo_reduced is not None:
+        t, lo, hi = tl.echo_reduced
+        ax.fill_between(t, lo, hi, color="#333333", lw=0.3, zorder=2.5)
     if labels is not None:
         for t in labels.turn_ends:
             artists["label_turn_end"].append(
@@ -103,7 +110,12 @@ def _draw_waveform(ax: Any, tl: Timeline, artists: Artists) -> None:
     ax.set_ylim(-1.1 * peak, 1.1 * peak)
     ax.set_ylabel("waveform")
     ax.set_yticks([])
-    handles: list[Any] = [Line2D([], [], color="#555555", lw=3, label="audio")]
+    handles: list[Any] = [Line2D([], [], color=mic_color, lw=3, label="audio")]
+    if tl.reference is not None:
+        handles.append(Line2D([], [], color="#c9b8e6", lw=3, label="agent playout"))
+    if tl.echo_reduced is not None:
+        handles.append(Line2D([], [], color="#333333", lw=3, label="echo-reduced\n(VAD input)"))
+        ax.set_title(tl.echo_note, fontsize=9, loc="left")
     if labels is not None:
         handles += [Patch(color="#cfe8cf", label="labelled speech"),
                     Patch(facecolor="none", edgecolor="#e08a2c", hatch="///",

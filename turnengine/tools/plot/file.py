@@ -53,7 +53,8 @@ def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | Non
               scenario: Scenario | None = None, scenario_name: str | None = None,
               vad: str = "silero", options: TurnEngineOptions | None = None,
               model_path: str | None = None, turn_detector: str | None = None,
-              labels: str | os.PathLike[str] | None | bool = True) -> PlotResult:
+              labels: str | os.PathLike[str] | None | bool = True,
+              playout: str | os.PathLike[str] | None = None) -> PlotResult:
     """Replay an audio file and draw its timeline; write it as PNG when ``out`` is given.
 
     Parameters
@@ -75,8 +76,11 @@ def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | Non
     turn_detector : {None, "smart-turn"}
         End-of-turn model; its probability is shown at each turn decision.
     labels : bool or path
-        True: use ``FILE.json`` beside the audio when it exists; False/None: no labels; a path:
-        that label file.
+        True: use ``FILE.json`` beside the audio when it exists (``NAME.json`` for a
+        ``NAME.mic.wav``); False/None: no labels; a path: that label file.
+    playout : str or PathLike, optional
+        The agent's playout (same clock and rate): given to the engine as the echo reference,
+        and drawn with the echo-reduced signal the VAD heard.
 
     Raises
     ------
@@ -88,15 +92,19 @@ def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | Non
     audio = read_audio(path)
     notes: list[str] = []
     label_data = _labels_for(path, labels, notes)
+    far = None if playout is None else read_audio(playout)
     result = replay_audio(audio, vad=vad, options=options, model_path=model_path,
-                          scenario=scenario, turn_detector=turn_detector, keep_window_log=True)
+                          scenario=scenario, turn_detector=turn_detector, keep_window_log=True,
+                          playout=far)
     parts = [f"vad={vad}"]
     if turn_detector is not None:
         parts.append(f"turn_detector={turn_detector}")
     if scenario is not None:
         parts.append(f"scenario={scenario_name or 'yes'}")
     parts.append(options_text(result.engine.options))
-    tl = build_timeline(result, labels=label_data, subtitle="; ".join(parts))
+    if far is not None:
+        parts.append(f"playout={Path(playout).name}")  # type: ignore[arg-type]
+    tl = build_timeline(result, labels=label_data, subtitle="; ".join(parts), playout=far)
     fig, artists = draw_timeline(tl)
     written: Path | None = None
     if out is not None:
@@ -111,6 +119,8 @@ def _labels_for(path: str | os.PathLike[str], labels: str | os.PathLike[str] | N
     not a label file), an explicit file, or none."""
     if labels is True:
         beside = Path(path).with_suffix(".json")
+        if Path(path).name.endswith(".mic.wav"):  # an echo set's NAME.mic.wav + NAME.json
+            beside = Path(path).with_name(Path(path).name[:-len(".mic.wav")] + ".json")
         if beside.is_file():
             try:
                 return load_labels(beside)

@@ -96,6 +96,11 @@ class Timeline:
         The probability a model answer must reach for the minimum delay.
     labels : Labels or None
         Timing labels of the file, if a label file was found.
+    reference, echo_reduced : (t, lo, hi) or None
+        With a playout: envelopes of the agent's playout and of the echo-reduced microphone
+        (what the VAD heard), as ``envelope_*``.
+    echo_note : str
+        With a playout: the canceller, its delay and ERLE from the last ``EchoMetrics``.
     """
 
     name: str
@@ -117,6 +122,9 @@ class Timeline:
     eot_points: list[tuple[float, float]] = field(default_factory=list)
     unlikely_threshold: float = 0.5
     labels: Labels | None = None
+    reference: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    echo_reduced: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    echo_note: str = ""
 
     def summary(self) -> str:
         """One line: turns, mean delay, interruptions, false interruptions, backchannels."""
@@ -156,7 +164,7 @@ def options_text(options: TurnEngineOptions) -> str:
 
 
 def build_timeline(result: ReplayResult, *, labels: Labels | None = None,
-                   subtitle: str = "") -> Timeline:
+                   subtitle: str = "", playout: AudioFile | None = None) -> Timeline:
     """Collect what to draw from a replay made with ``keep_window_log=True``.
 
     Parameters
@@ -168,6 +176,8 @@ def build_timeline(result: ReplayResult, *, labels: Labels | None = None,
         Timing labels of the file.
     subtitle : str
         Second title line (VAD, scenario, options); default: the non-default options.
+    playout : AudioFile, optional
+        The playout the replay pushed: drawn with the echo-reduced signal.
 
     Raises
     ------
@@ -195,7 +205,29 @@ def build_timeline(result: ReplayResult, *, labels: Labels | None = None,
     segs = segments_from_events(result.events)
     tl.speech = [(a, duration if b is None else b) for a, b in segs.speech_segments]
     _add_marks(tl, result.events)
+    if playout is not None:
+        _add_echo(tl, result, playout)
     return tl
+
+
+def _add_echo(tl: Timeline, result: ReplayResult, playout: AudioFile) -> None:
+    """The playout's and the echo-reduced signal's envelopes, and the last EchoMetrics."""
+    tl.reference = _envelope(playout.samples, playout.sample_rate)
+    kept = result.engine.echo_audio()
+    if kept is not None:
+        first, audio = kept
+        rate = result.engine.model_rate
+        t, lo, hi = _envelope(audio, rate)
+        tl.echo_reduced = (t + first / rate, lo, hi)
+    echo = [e.metrics for e in result.events if e.type == "metrics_collected"
+            and getattr(e.metrics, "type", "") == "echo_metrics"]
+    if echo:
+        last = echo[-1]
+        erle = [m.erle for m in echo if m.erle is not None]
+        delay = "n/a" if last.delay is None else f"{last.delay * 1000:.0f} ms"
+        tl.echo_note = (f"echo canceller {last.label}: delay {delay}, ERLE median "
+                        f"{float(np.median(erle)):.1f} dB" if erle else
+                        f"echo canceller {last.label}: delay {delay}")
 
 
 def _add_marks(tl: Timeline, events: Iterable[Event]) -> None:
