@@ -448,4 +448,7 @@ class VADStream(agents_vad.VADStream):
                 self._pub_speech = 0
 
 
-__all__ = ["VAD", "VADStream", "VADOptions", "VADEvent", "VADEventType"]
+from .livekit_turn import TurnDetector, TurnDetectorStream  # noqa: E402  (re-exported)
+
+__all__ = ["VAD", "VADStream", "VADOptions", "VADEvent", "VADEventType", "TurnDetector",
+           "TurnDetectorStream"]
