@@ -148,6 +148,11 @@ class TurnDetector(_Thresholds):
         """The :class:`~turnengine.TurnEngineOptions` new streams start with."""
         return self._options
 
+    @property
+    def streams(self) -> tuple[TurnDetectorStream, ...]:
+        """The detector's streams not yet garbage-collected (one per session)."""
+        return tuple(self._streams)
+
     def stream(self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
                ) -> TurnDetectorStream:
         """A new stream (one per ``AgentSession``); ``conn_options`` is accepted and unused."""
