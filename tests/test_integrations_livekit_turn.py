@@ -117,6 +117,27 @@ def test_is_a_livekit_streaming_turn_detector() -> None:
     assert detector.provider == "turnengine" and detector.model == "smart-turn-v3.2"
 
 
+def test_flush_after_a_commit_keeps_the_engine() -> None:
+    """AgentSession flushes with "turn committed" after every commit: the engine, which ended
+    that turn itself, goes on (its clock and VAD state with it); "clear_user_turn" drops it."""
+    frame = rtc.AudioFrame(np.zeros(160, np.int16).tobytes(), RATE, 1, 160)
+
+    async def go() -> None:
+        stream = TurnDetector().stream()
+        stream.push_audio(frame)
+        engine = stream.engine
+        stream.flush(reason="turn committed")
+        stream.push_audio(frame)
+        assert stream.engine is engine and engine.stream_time == pytest.approx(0.02)
+        stream.flush(reason="clear_user_turn")
+        assert stream.engine is None
+        stream.push_audio(frame)
+        assert stream.engine is not engine and stream.engine.stream_time == pytest.approx(0.01)
+        await stream.aclose()
+
+    asyncio.run(go())
+
+
 def test_streams_share_one_model() -> None:
     a, b = TurnDetector(), TurnDetector(min_endpointing_delay=0.8)
     frame = rtc.AudioFrame(np.zeros(160, np.int16).tobytes(), RATE, 1, 160)

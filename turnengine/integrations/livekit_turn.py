@@ -278,9 +278,13 @@ class TurnDetectorStream(_Thresholds):
         return np.concatenate(parts) if parts else None
 
     def flush(self, reason: str | None = None) -> None:
-        """The session dropped the user turn: a fresh engine from the next frame."""
-        del reason
+        """A turn boundary.  ``"turn committed"`` (the session committed on this stream's answer:
+        the engine has ended that turn itself) only drops the pending question; any other
+        reason (``"clear_user_turn"``, ``end_input``) drops the turn: a fresh engine from the
+        next frame, as LiveKit's own stream drops its buffered audio."""
         self.cancel_inference()
+        if reason == "turn committed":
+            return
         if self._tap is not None:
             self._tap.close()
         self._tap = None
