@@ -174,6 +174,26 @@ def test_missing_model_falls_back_to_livekit_vad_turn(monkeypatch: pytest.Monkey
     assert asyncio.run(go()) == 1.0
 
 
+def test_update_options_reaches_open_and_new_streams() -> None:
+    detector = TurnDetector()
+    frame = rtc.AudioFrame(np.zeros(160, np.int16).tobytes(), RATE, 1, 160)
+
+    async def go() -> tuple[float, float, float]:
+        stream = detector.stream()
+        stream.push_audio(frame)
+        detector.update_options(unlikely_threshold=0.7, min_endpointing_delay=0.8)
+        later = detector.stream()
+        got = (stream.engine.options.unlikely_threshold, await later.unlikely_threshold(None),
+               detector.options.min_endpointing_delay)
+        with pytest.raises(TypeError, match="unknown option"):
+            detector.update_options(min_delay=0.2)
+        await stream.aclose()
+        await later.aclose()
+        return got
+
+    assert asyncio.run(go()) == (0.7, 0.7, 0.8)
+
+
 def test_bad_options_are_refused() -> None:
     with pytest.raises(TypeError, match="unknown option"):
         TurnDetector(min_delay=0.3)
