@@ -6,8 +6,10 @@ Offline (the default; no server, no network, what CI runs)::
 
 1. builds ``turnengine.integrations.livekit.VAD`` and runs one ``VADStream`` over the bundled
    clip in 10 ms ``rtc.AudioFrame`` objects, printing START_OF_SPEECH / END_OF_SPEECH events;
-2. starts a real ``AgentSession(vad=...)`` with no room, STT or LLM, feeds it the same clip as
-   its audio input, and prints the session's own ``user_state_changed`` events.
+2. starts a real ``AgentSession(vad=..., turn_handling={"turn_detection": TurnDetector()})``
+   with no room, STT or LLM, feeds it the same clip as its audio input, and prints the
+   session's own ``user_state_changed`` events and the user turns it commits (turnengine's
+   end-of-turn decisions: Smart Turn v3.2 re-scored while the user is silent).
 
 Against a LiveKit server (needs ``LIVEKIT_URL``, ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``
 and LiveKit Inference for the STT/LLM/TTS named below)::
@@ -34,8 +36,9 @@ import soundfile as sf
 from livekit import rtc
 from livekit.agents import JobContext, JobProcess
 from livekit.agents import vad as agents_vad
+from livekit.agents.voice import io as lk_io
 
-from turnengine.integrations.livekit import VAD
+from turnengine.integrations.livekit import VAD, TurnDetector
 
 CLIP = Path(__file__).parent / "audio" / "composed_dialogue.wav"
 FRAME_MS = 10
@@ -90,56 +93,88 @@ async def run_vad_stream(vad: VAD, pcm: np.ndarray, rate: int) -> int:
     return segments
 
 
-async def run_agent_session(vad: VAD, pcm: np.ndarray, rate: int) -> int:
-    """A real AgentSession with turnengine as its VAD, its audio input replaced by the clip."""
-    from livekit.agents import Agent, AgentSession
-    from livekit.agents.voice import io as lk_io
+class LockStepInput(lk_io.AudioInput):
+    """The clip as a session's audio input: frames as fast as the session takes them, each
+    once the previous one (and any model question it raised) is settled, so the audio clock
+    runs ahead of the wall clock without changing any decision."""
 
-    class ClipInput(lk_io.AudioInput):
-        def __init__(self) -> None:
-            super().__init__(label="clip")
-            self._frames = iter(frames(pcm, rate))
-            self.done = asyncio.Event()
+    def __init__(self, clip_frames: list[rtc.AudioFrame], detector: TurnDetector) -> None:
+        super().__init__(label="clip")
+        self.sent = 0
+        self.done = asyncio.Event()
+        self._frames = iter(clip_frames)
+        self._detector = detector
 
-        async def __anext__(self) -> rtc.AudioFrame:
-            frame = next(self._frames, None)
-            if frame is None:
-                self.done.set()
-                await asyncio.sleep(3600)  # the session closes us
+    async def __anext__(self) -> rtc.AudioFrame:
+        for _ in range(10):
             await asyncio.sleep(0)
-            assert frame is not None
-            return frame
+        for stream in self._detector.streams:
+            if stream.engine is not None:
+                stream.engine.wait_for_model()
+        frame = next(self._frames, None)
+        if frame is None:
+            self.done.set()
+            await asyncio.sleep(3600)  # the session closes us
+        assert frame is not None
+        self.sent += frame.samples_per_channel
+        return frame
 
-    session = AgentSession(vad=vad)
+
+async def run_agent_session(vad: VAD, pcm: np.ndarray, rate: int) -> tuple[int, int]:
+    """A real AgentSession with turnengine as its VAD and turn detector, the clip as its audio
+    input; returns (user state changes, committed turns)."""
+    from livekit.agents import Agent, AgentSession, StopResponse
+
+    detector = TurnDetector()  # in a worker: in prewarm (it loads the model once per process)
+    pcm = np.concatenate([pcm, np.zeros(3 * rate, np.int16)])  # room for the last decision
+    turns: list[float] = []
+
+    source = LockStepInput(frames(pcm, rate), detector)
+
+    class Listener(Agent):
+        async def on_user_turn_completed(self, turn_ctx, new_message) -> None:  # type: ignore
+            turns.append(source.sent / rate)
+            print(f"  {source.sent / rate:7.3f}s  user turn committed")
+            raise StopResponse()  # no LLM here: no reply
+
+    # Offline the audio outruns the wall clock, so the session's own endpointing delays (wall
+    # clock) are set to 0 and the detector's decisions alone time the turns.  Live, keep
+    # LiveKit's defaults: by the time the detector answers they have passed.
+    session = AgentSession(vad=vad, turn_handling={
+        "turn_detection": detector, "endpointing": {"min_delay": 0.0, "max_delay": 0.0}})
     changes = 0
 
     @session.on("user_state_changed")
     def on_user_state(ev) -> None:  # type: ignore[no-untyped-def]
         nonlocal changes
         changes += 1
-        print(f"  user_state_changed: {ev.old_state} -> {ev.new_state}")
+        print(f"  {source.sent / rate:7.3f}s  user_state_changed: {ev.old_state} -> "
+              f"{ev.new_state}")
 
-    source = ClipInput()
     session.input.audio = source
-    await session.start(agent=Agent(instructions="Listen."), record=False)
-    await asyncio.wait_for(source.done.wait(), 120)
+    await session.start(agent=Listener(instructions="Listen."), record=False)
+    await asyncio.wait_for(source.done.wait(), 300)
     await asyncio.sleep(0.2)
     await session.aclose()
-    return changes
+    return changes, len(turns)
 
 
 def prewarm(proc: JobProcess) -> None:
-    """Load the VAD once per worker process (module level: LiveKit pickles it)."""
+    """Load the VAD and the turn model once per worker process (module level: LiveKit pickles
+    it)."""
     proc.userdata["vad"] = VAD.load()  # same arguments as silero.VAD.load()
+    proc.userdata["turn_detector"] = TurnDetector()
 
 
 async def entrypoint(ctx: JobContext) -> None:
-    """One call: join the room, run an AgentSession with turnengine as its VAD."""
+    """One call: join the room, run an AgentSession with turnengine as its VAD and turn
+    detector."""
     from livekit.agents import Agent, AgentSession
 
     await ctx.connect()
     session = AgentSession(
         vad=ctx.proc.userdata["vad"],
+        turn_handling={"turn_detection": ctx.proc.userdata["turn_detector"]},
         stt="deepgram/nova-3", llm="openai/gpt-4.1-mini", tts="cartesia/sonic-2")
     await session.start(agent=Agent(instructions="You are a helpful voice assistant."),
                         room=ctx.room)
@@ -202,10 +237,12 @@ def main() -> int:
     vad = VAD.load()  # in a worker: in prewarm
     print(f"VADStream over {args.file.name} ({pcm.shape[0] / rate:.1f} s at {rate} Hz):")
     segments = asyncio.run(run_vad_stream(vad, pcm, rate))
-    print("AgentSession(vad=turnengine VAD), no room, the clip as audio input:")
-    changes = asyncio.run(run_agent_session(vad, pcm, rate))
-    print(f"{segments} segments from the stream, {changes // 2} from the AgentSession")
-    return 0 if segments and changes == 2 * segments else 1
+    print("AgentSession(vad=turnengine VAD, turn_detection=TurnDetector()), no room, the clip "
+          "as audio input:")
+    changes, turns = asyncio.run(run_agent_session(vad, pcm, rate))
+    print(f"{segments} segments from the stream, {changes // 2} from the AgentSession, "
+          f"{turns} user turns committed")
+    return 0 if segments and changes == 2 * segments and turns else 1
 
 
 if __name__ == "__main__":

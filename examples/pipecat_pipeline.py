@@ -1,15 +1,19 @@
-"""turnengine as the VAD of a Pipecat pipeline (runs offline: no transport, no network).
+"""turnengine as the VAD and the turn analyzer of a Pipecat pipeline (runs offline: no
+transport, no network).
 
 ::
 
     python examples/pipecat_pipeline.py [FILE.wav] [--hysteresis turnengine|pipecat]
 
-Builds ``Pipeline([VADProcessor(vad_analyzer=TurnEngineVADAnalyzer(...)), printer])``, queues the
-bundled clip as 20 ms ``InputAudioRawFrame`` objects (what a transport's input does), and prints
-the ``VADUserStartedSpeakingFrame`` / ``VADUserStoppedSpeakingFrame`` the pipeline carries, with
-the audio time at which each one appeared.  In a real bot the same analyzer goes wherever
-Pipecat takes a ``vad_analyzer`` (``VADProcessor``, or ``LLMUserAggregatorParams``), in place of
-``SileroVADAnalyzer``.
+Builds ``Pipeline([VADProcessor(vad_analyzer=TurnEngineVADAnalyzer(...)),
+UserTurnProcessor(stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=TurnAnalyzer())]),
+printer])``, queues the bundled clip as 20 ms ``InputAudioRawFrame`` objects (what a
+transport's input does), and prints the ``VADUserStartedSpeakingFrame`` /
+``VADUserStoppedSpeakingFrame`` the pipeline carries and the ``UserStoppedSpeakingFrame`` that
+ends each user turn, with the audio time at which each one appeared.  In a real bot the same
+VAD analyzer goes wherever Pipecat takes a ``vad_analyzer`` (``VADProcessor``, or
+``LLMUserAggregatorParams``), in place of ``SileroVADAnalyzer``, and ``TurnAnalyzer`` wherever
+``LocalSmartTurnAnalyzerV3`` goes.
 
 Requires ``pip install "turnengine[pipecat]"``.
 """
@@ -29,14 +33,18 @@ from pipecat.frames.frames import (
     EndFrame,
     Frame,
     InputAudioRawFrame,
+    UserStoppedSpeakingFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_processor import UserTurnProcessor
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from turnengine.integrations.pipecat import TurnEngineVADAnalyzer
+from turnengine.integrations.pipecat import TurnAnalyzer, TurnEngineVADAnalyzer
 
 CLIP = Path(__file__).parent / "audio" / "composed_dialogue.wav"
 CHUNK_MS = 20
@@ -49,6 +57,7 @@ class SpeechPrinter(FrameProcessor):
         super().__init__()
         self.audio_s = 0.0
         self.segments = 0
+        self.turns = 0
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -61,6 +70,9 @@ class SpeechPrinter(FrameProcessor):
             self.segments += 1
             print(f"  {self.audio_s:7.3f}s  VADUserStoppedSpeakingFrame  (stop_secs="
                   f"{frame.stop_secs})")
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            self.turns += 1
+            print(f"  {self.audio_s:7.3f}s  UserStoppedSpeakingFrame     (end of the user turn)")
         await self.push_frame(frame, direction)
 
 
@@ -85,17 +97,28 @@ async def run(path: Path, hysteresis: str) -> int:
     analyzer = TurnEngineVADAnalyzer(
         params=VADParams(confidence=0.5, start_secs=0.05, stop_secs=0.55),
         hysteresis=hysteresis)  # type: ignore[arg-type]
+    turn_analyzer = TurnAnalyzer()  # was: LocalSmartTurnAnalyzerV3()
+    stop = TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn_analyzer,
+                                            wait_for_transcript=False)  # no STT here
     printer = SpeechPrinter()
-    pipeline = Pipeline([VADProcessor(vad_analyzer=analyzer), printer])
+    pipeline = Pipeline([VADProcessor(vad_analyzer=analyzer),
+                         UserTurnProcessor(user_turn_strategies=UserTurnStrategies(stop=[stop])),
+                         printer])
     worker_cls, params_cls, runner_cls = pipeline_classes()
     worker = worker_cls(pipeline, params=params_cls(audio_in_sample_rate=rate),
                         enable_rtvi=False)
 
     async def feed() -> None:
+        """Frames as fast as the pipeline takes them, each once the previous one (and any model
+        question it raised) is settled: the audio clock runs ahead of the wall clock."""
         n = rate * CHUNK_MS // 1000
         for i in range(0, mono.shape[0] - n + 1, n):
             await worker.queue_frame(InputAudioRawFrame(audio=mono[i:i + n].tobytes(),
                                                         sample_rate=rate, num_channels=1))
+            while printer.audio_s * rate < i + n - 0.5:
+                await asyncio.sleep(0)
+            if turn_analyzer.engine is not None:
+                turn_analyzer.engine.wait_for_model()
         await worker.queue_frame(EndFrame())
 
     runner = runner_cls(handle_sigint=False)
@@ -106,8 +129,8 @@ async def run(path: Path, hysteresis: str) -> int:
         await asyncio.gather(runner.run(), feed())
     else:
         await asyncio.gather(runner.run(worker), feed())
-    print(f"{printer.segments} speech segments")
-    return printer.segments
+    print(f"{printer.segments} speech segments, {printer.turns} user turns")
+    return printer.segments if printer.turns else 0
 
 
 def main() -> int:

@@ -37,6 +37,8 @@ def test_livekit_example() -> None:
     assert "978 INFERENCE_DONE events" in out
     assert out.count("user_state_changed: listening -> speaking") == 9
     assert "9 segments from the stream, 9 from the AgentSession" in out
+    # turnengine's TurnDetector commits the turns (the 9th segment is a pause inside a turn)
+    assert out.count("user turn committed") == 8 and "8 user turns committed" in out
 
 
 def _closed_port() -> int:
@@ -67,7 +69,8 @@ def test_pipecat_example(hysteresis: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert out.count("VADUserStartedSpeakingFrame") == out.count("VADUserStoppedSpeakingFrame")
-    assert "9 speech segments" in out
+    assert "9 speech segments, 8 user turns" in out  # TurnAnalyzer ends 8 turns
+    assert out.count("UserStoppedSpeakingFrame     (end of the user turn)") == 8
     if hysteresis == "turnengine":  # the native engine's first decision is at 0.928 s
         assert "  0.940s  VADUserStartedSpeakingFrame" in out
 

@@ -2,10 +2,16 @@
 
 ``turnengine.integrations.livekit``
     ``VAD``: a ``livekit.agents.vad.VAD`` whose streams emit LiveKit ``VADEvent`` objects
-    (``AgentSession(vad=VAD.load())``).  Needs the ``livekit`` extra.
+    (``AgentSession(vad=VAD.load())``); ``TurnDetector``: a LiveKit streaming turn detector
+    on the engine's end-of-turn path (``turn_handling={"turn_detection": TurnDetector()}``).
+    Needs the ``livekit`` extra.
 ``turnengine.integrations.pipecat``
     ``TurnEngineVADAnalyzer``: a Pipecat ``VADAnalyzer`` (``VADProcessor(vad_analyzer=...)``,
-    ``LLMUserAggregatorParams(vad_analyzer=...)``).  Needs the ``pipecat`` extra.
+    ``LLMUserAggregatorParams(vad_analyzer=...)``); ``TurnAnalyzer``: a Pipecat
+    ``BaseTurnAnalyzer`` (``TurnAnalyzerUserTurnStopStrategy(turn_analyzer=...)``).  Needs the
+    ``pipecat`` extra.
+``turnengine.integrations.turns``
+    What the two turn plug-ins share: the process's Smart Turn model and ``TurnTap``.
 
 Neither framework is imported here: this module only holds what both adapters share, a
 :class:`TurnEngine` used as a frame VAD (:class:`WindowTap`).  See docs/integrations.md.

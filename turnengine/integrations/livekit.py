@@ -32,7 +32,7 @@ import logging
 import time
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from livekit import rtc
@@ -448,4 +448,20 @@ class VADStream(agents_vad.VADStream):
                 self._pub_speech = 0
 
 
-__all__ = ["VAD", "VADStream", "VADOptions", "VADEvent", "VADEventType"]
+if TYPE_CHECKING:
+    from .livekit_turn import TurnDetector, TurnDetectorStream
+
+
+def __getattr__(name: str) -> Any:
+    """``TurnDetector`` and ``TurnDetectorStream`` (module ``livekit_turn``), imported on first
+    use: they need livekit-agents' streaming turn-detector interface (tested on 1.8.9), the VAD
+    works from 1.2."""
+    if name in ("TurnDetector", "TurnDetectorStream"):
+        from . import livekit_turn
+
+        return getattr(livekit_turn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["VAD", "VADStream", "VADOptions", "VADEvent", "VADEventType", "TurnDetector",
+           "TurnDetectorStream"]

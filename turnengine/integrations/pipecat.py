@@ -214,4 +214,6 @@ class TurnEngineVADAnalyzer(VADAnalyzer):
         return self._tap
 
 
-__all__ = ["TurnEngineVADAnalyzer", "HYSTERESIS_MODES"]
+from .pipecat_turn import TurnAnalyzer, TurnAnalyzerParams  # noqa: E402  (re-exported)
+
+__all__ = ["TurnEngineVADAnalyzer", "HYSTERESIS_MODES", "TurnAnalyzer", "TurnAnalyzerParams"]
