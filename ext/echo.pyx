@@ -309,7 +309,7 @@ cdef class EchoCanceller:
         cdef double tb[2 * N]
         cdef double tf[2 * N]
         cdef double eb[N]
-        cdef double xr, xi, wr, wi, xs, sbe = 0.0, sfe = 0.0, a, g
+        cdef double xs, sbe = 0.0, sfe = 0.0, a, g
         cdef double ps = self._p.power_smoothing
         for m in range(M):
             row = <int>((self._b - self._start - m) % R)
@@ -318,17 +318,10 @@ cdef class EchoCanceller:
             yb_r[k] = yb_i[k] = yf_r[k] = yf_i[k] = 0.0
         for m in range(M):
             row = rows[m]
-            for k in range(K):
-                xr = self._ring_r[row, k]
-                xi = self._ring_i[row, k]
-                wr = self._wb_r[m, k]
-                wi = self._wb_i[m, k]
-                yb_r[k] += wr * xr - wi * xi
-                yb_i[k] += wr * xi + wi * xr
-                wr = self._wf_r[m, k]
-                wi = self._wf_i[m, k]
-                yf_r[k] += wr * xr - wi * xi
-                yf_i[k] += wr * xi + wi * xr
+            _cmac(&self._wb_r[m, 0], &self._wb_i[m, 0], &self._ring_r[row, 0],
+                  &self._ring_i[row, 0], yb_r, yb_i)
+            _cmac(&self._wf_r[m, 0], &self._wf_i[m, 0], &self._ring_r[row, 0],
+                  &self._ring_i[row, 0], yf_r, yf_i)
         ef_irfft(&_TABLES, yb_r, yb_i, tb)
         ef_irfft(&_TABLES, yf_r, yf_i, tf)
         for j in range(N):
@@ -359,7 +352,7 @@ cdef class EchoCanceller:
         cdef double er[K]
         cdef double ei[K]
         cdef double w[2 * N]
-        cdef double xr, xi, gr, gi, s = self._p.step / M
+        cdef double s = self._p.step / M
         memset(buf, 0, N * sizeof(double))
         memcpy(&buf[N], eb, N * sizeof(double))
         ef_rfft(&_TABLES, buf, er, ei)
@@ -368,14 +361,8 @@ cdef class EchoCanceller:
             ei[k] = s * ei[k] / pn[k]
         for m in range(M):
             row = rows[m]
-            for k in range(K):
-                xr = self._ring_r[row, k]
-                xi = self._ring_i[row, k]
-                gr = er[k]
-                gi = ei[k]
-                # conj(X) * G
-                self._wb_r[m, k] += xr * gr + xi * gi
-                self._wb_i[m, k] += xr * gi - xi * gr
+            _cmac_conj(&self._ring_r[row, 0], &self._ring_i[row, 0], er, ei,
+                       &self._wb_r[m, 0], &self._wb_i[m, 0])
         ef_irfft(&_TABLES, &self._wb_r[j, 0], &self._wb_i[j, 0], w)
         memset(&w[N], 0, N * sizeof(double))
         ef_rfft(&_TABLES, w, &self._wb_r[j, 0], &self._wb_i[j, 0])
@@ -433,6 +420,24 @@ cdef class EchoCanceller:
         for j in range(N):
             out[j] = <float>(self._ola[j] + o[j] * self._win[j])
             self._ola[j] = o[N + j] * self._win[N + j]
+
+
+cdef inline void _cmac(const double *wr, const double *wi, const double *xr,
+                       const double *xi, double *yr, double *yi) noexcept nogil:
+    """y += w * x over the K bins (complex, split re/im; contiguous: vectorised)."""
+    cdef int k
+    for k in range(K):
+        yr[k] += wr[k] * xr[k] - wi[k] * xi[k]
+        yi[k] += wr[k] * xi[k] + wi[k] * xr[k]
+
+
+cdef inline void _cmac_conj(const double *xr, const double *xi, const double *gr,
+                            const double *gi, double *wr, double *wi) noexcept nogil:
+    """w += conj(x) * g over the K bins."""
+    cdef int k
+    for k in range(K):
+        wr[k] += xr[k] * gr[k] + xi[k] * gi[k]
+        wi[k] += xr[k] * gi[k] - xi[k] * gr[k]
 
 
 cdef void _shift_rows(double[:, ::1] wr, double[:, ::1] wi, int shift, int M) noexcept nogil:

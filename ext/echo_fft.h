@@ -15,16 +15,24 @@
 #define EF_BINS 65
 
 typedef struct {
-    double cr[EF_L / 2], ci[EF_L / 2];   /* e^{-2 pi i k / 64} */
+    /* per stage s (half = 1 << s), twiddles e^{-+2 pi i k / (2 half)} for k < half, stored at
+     * [half - 1 + k]: contiguous, so the butterfly loop vectorises */
+    double fr[EF_L - 1], fi[EF_L - 1];   /* forward */
+    double ir[EF_L - 1], ii[EF_L - 1];   /* inverse */
     double wr[EF_BINS], wi[EF_BINS];     /* e^{-2 pi i k / 128} */
     int rev[EF_L];
 } ef_tables;
 
 static void ef_init(ef_tables *t) {
     const double pi = 3.14159265358979323846;
-    for (int k = 0; k < EF_L / 2; k++) {
-        t->cr[k] = cos(2.0 * pi * k / EF_L);
-        t->ci[k] = -sin(2.0 * pi * k / EF_L);
+    for (int half = 1; half < EF_L; half <<= 1) {
+        for (int k = 0; k < half; k++) {
+            double a = pi * k / half;
+            t->fr[half - 1 + k] = cos(a);
+            t->fi[half - 1 + k] = -sin(a);
+            t->ir[half - 1 + k] = cos(a);
+            t->ii[half - 1 + k] = sin(a);
+        }
     }
     for (int k = 0; k < EF_BINS; k++) {
         t->wr[k] = cos(2.0 * pi * k / (2 * EF_L));
@@ -37,7 +45,8 @@ static void ef_init(ef_tables *t) {
     }
 }
 
-static void ef_cfft(const ef_tables *t, double *re, double *im, int inverse) {
+static void ef_cfft(const ef_tables *t, double *restrict re, double *restrict im,
+                    int inverse) {
     for (int i = 0; i < EF_L; i++) {
         int j = t->rev[i];
         if (j > i) {
@@ -45,17 +54,31 @@ static void ef_cfft(const ef_tables *t, double *re, double *im, int inverse) {
             a = im[i]; im[i] = im[j]; im[j] = a;
         }
     }
-    for (int size = 2; size <= EF_L; size <<= 1) {
-        int half = size >> 1, step = EF_L / size;
-        for (int start = 0; start < EF_L; start += size) {
+    /* the first two stages as one radix-4 pass: twiddles 1 and -i (+i inverse), no multiply */
+    double sgn = inverse ? -1.0 : 1.0;
+    for (int g = 0; g < EF_L; g += 4) {
+        double r0 = re[g] + re[g + 1], i0 = im[g] + im[g + 1];
+        double r1 = re[g] - re[g + 1], i1 = im[g] - im[g + 1];
+        double r2 = re[g + 2] + re[g + 3], i2 = im[g + 2] + im[g + 3];
+        double r3 = re[g + 2] - re[g + 3], i3 = im[g + 2] - im[g + 3];
+        double tr = sgn * i3, ti = -sgn * r3;   /* (-i or +i) * (r3 + i i3) */
+        re[g] = r0 + r2; im[g] = i0 + i2;
+        re[g + 2] = r0 - r2; im[g + 2] = i0 - i2;
+        re[g + 1] = r1 + tr; im[g + 1] = i1 + ti;
+        re[g + 3] = r1 - tr; im[g + 3] = i1 - ti;
+    }
+    const double *twr = inverse ? t->ir : t->fr;
+    const double *twi = inverse ? t->ii : t->fi;
+    for (int half = 4; half < EF_L; half <<= 1) {
+        const double *wr = twr + half - 1, *wi = twi + half - 1;
+        for (int start = 0; start < EF_L; start += 2 * half) {
+            double *ar = re + start, *ai = im + start;
+            double *br = ar + half, *bi = ai + half;
             for (int k = 0; k < half; k++) {
-                double wr = t->cr[k * step];
-                double wi = inverse ? -t->ci[k * step] : t->ci[k * step];
-                int a = start + k, b = a + half;
-                double tr = wr * re[b] - wi * im[b];
-                double ti = wr * im[b] + wi * re[b];
-                re[b] = re[a] - tr; im[b] = im[a] - ti;
-                re[a] += tr; im[a] += ti;
+                double tr = wr[k] * br[k] - wi[k] * bi[k];
+                double ti = wr[k] * bi[k] + wi[k] * br[k];
+                br[k] = ar[k] - tr; bi[k] = ai[k] - ti;
+                ar[k] += tr; ai[k] += ti;
             }
         }
     }

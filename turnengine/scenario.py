@@ -133,8 +133,8 @@ class Scenario:
         except RecursionError:
             raise ScenarioError(f"{path}: JSON nested too deeply (a scenario nests "
                                 f"{MAX_DEPTH} levels at most)") from None
-        if isinstance(data, dict) and isinstance(data.get("scenario"), dict) and "agent" not in data:
-            # a label file that carries its call's scenario (the echo sets' NAME.json)
+        if (isinstance(data, dict) and isinstance(data.get("scenario"), dict)
+                and "agent" not in data):  # a label file with its call's scenario (echo sets)
             return cls.from_dict(data["scenario"], f"{path}: scenario")
         return cls.from_dict(data, str(path))
 

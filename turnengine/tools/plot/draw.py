@@ -103,9 +103,9 @@ def _draw_waveform(ax: Any, tl: Timeline, artists: Artists) -> None:
         t, lo, hi = tl.echo_reduced
         ax.fill_between(t, lo, hi, color="#333333", lw=0.3, zorder=2.5)
     if labels is not None:
-        for t in labels.turn_ends:
+        for t_end in labels.turn_ends:
             artists["label_turn_end"].append(
-                ax.axvline(t, color="#2a7a2a", ls="--", lw=1.0, zorder=3))
+                ax.axvline(t_end, color="#2a7a2a", ls="--", lw=1.0, zorder=3))
     peak = max(float(np.max(np.abs(tl.envelope_hi))), float(np.max(np.abs(tl.envelope_lo))), 1e-3)
     ax.set_ylim(-1.1 * peak, 1.1 * peak)
     ax.set_ylabel("waveform")

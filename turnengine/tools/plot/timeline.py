@@ -17,9 +17,11 @@ from ...events import (
     AgentInterruptedEvent,
     AgentStateChangedEvent,
     Event,
+    MetricsCollectedEvent,
     UserBackchannelEvent,
     UserTurnCompletedEvent,
 )
+from ...metrics import EchoMetrics
 from ...options import TurnEngineOptions
 from ...replay import ReplayResult
 from ..eval.events import segments_from_events
@@ -219,8 +221,8 @@ def _add_echo(tl: Timeline, result: ReplayResult, playout: AudioFile) -> None:
         rate = result.engine.model_rate
         t, lo, hi = _envelope(audio, rate)
         tl.echo_reduced = (t + first / rate, lo, hi)
-    echo = [e.metrics for e in result.events if e.type == "metrics_collected"
-            and getattr(e.metrics, "type", "") == "echo_metrics"]
+    echo = [e.metrics for e in result.events if isinstance(e, MetricsCollectedEvent)
+            and isinstance(e.metrics, EchoMetrics)]
     if echo:
         last = echo[-1]
         erle = [m.erle for m in echo if m.erle is not None]
