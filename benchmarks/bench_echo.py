@@ -12,7 +12,7 @@ stream: the growth of the process's resident set when 20 more engines each take 
 playout and mic (so each has built its canceller).  Issue 12's budget for the echo path is 25 us
 per 10 ms per stream on one core.
 
-Run: ``python benchmarks/bench_echo.py [--passes 7] [--backend aec3]``
+Run: ``python benchmarks/bench_echo.py [--passes 7] [--backend native,aec3]``
 """
 
 from __future__ import annotations
@@ -93,27 +93,33 @@ def rss_per_stream(mic: np.ndarray, far: np.ndarray, backend: str, n: int = 20
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--passes", type=int, default=7)
-    p.add_argument("--backend", default="aec3")
+    p.add_argument("--backend", default="native,aec3",
+                   help="comma-separated backends, measured in the same run")
     p.add_argument("--sample", type=Path, default=SAMPLE, help="NAME (without .mic.wav)")
     args = p.parse_args(argv)
     mic, _ = sf.read(f"{args.sample}.mic.wav", dtype="int16")
     far, _ = sf.read(f"{args.sample}.playout.wav", dtype="int16")
     per10 = len(mic) / 160
-    plain, echo_only, full = [], [], []
+    backends = args.backend.split(",")
+    plain: list[float] = []
+    alone: dict[str, list[float]] = {b: [] for b in backends}
+    full: dict[str, list[float]] = {b: [] for b in backends}
     for _ in range(args.passes):
-        plain.append(_engine_pass(mic, None, args.backend) / per10 * 1e6)
-        echo_only.append(_backend_pass(mic, far, args.backend) / per10 * 1e6)
-        full.append(_engine_pass(mic, far, args.backend) / per10 * 1e6)
+        plain.append(_engine_pass(mic, None, backends[0]) / per10 * 1e6)
+        for b in backends:
+            alone[b].append(_backend_pass(mic, far, b) / per10 * 1e6)
+            full[b].append(_engine_pass(mic, far, b) / per10 * 1e6)
     med = statistics.median
     print(f"# {args.sample.name}: {len(mic) / 16000:.1f} s, {args.passes} paired passes, "
           f"CPU time (process_time), us per 10 ms of audio, median")
     print(f"engine without playout (VAD + kernels): {med(plain):7.1f}")
-    print(f"echo canceller '{args.backend}' alone:      {med(echo_only):7.1f}")
-    print(f"engine with playout:                    {med(full):7.1f}  "
-          f"(difference {med(full) - med(plain):.1f}; budget 25)")
-    with_kb, without_kb = rss_per_stream(mic, far, args.backend)
-    print(f"RSS per stream: {with_kb:.0f} KB with playout, {without_kb:.0f} KB without "
-          f"(20 engines each)")
+    for b in backends:
+        print(f"echo canceller {b!r} alone: {med(alone[b]):7.1f}; engine with playout "
+              f"{med(full[b]):7.1f} (echo path {med(full[b]) - med(plain):.1f}; budget 25)")
+    for b in backends:
+        with_kb, without_kb = rss_per_stream(mic, far, b)
+        print(f"RSS per stream ({b}): {with_kb:.0f} KB with playout, {without_kb:.0f} KB "
+              f"without (20 engines each)")
     return 0
 
 

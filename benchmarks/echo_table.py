@@ -13,8 +13,10 @@ For an echo set (``../shared/audio/echo``), in the same run:
   Scored with warm-up 0 and no playout: the latency a perfect canceller would leave.
 
 Printed: false interruptions per agent-minute, barge-in recall, median detection latency and
-backchannel interruptions per echo level and overall, one row per configuration; ``--json``
-writes every figure.
+backchannel interruptions per echo level and overall, one row per configuration; then the ERLE
+of both cancellers on the echo-only stretches (``echo_aec3.erle``: mic power over output power
+where the echo plays more than 0.3 s from user speech; the noise stays, so low-echo samples are
+bounded by their SNR), median per echo level.  ``--json`` writes every figure.
 
 Run: ``python benchmarks/echo_table.py ../shared/audio/echo [--json out.json] [--keep DIR]``
 """
@@ -33,9 +35,11 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from turnengine.options import TurnEngineOptions
-from turnengine.tools.eval.echo_report import EchoResult
-from turnengine.tools.eval.echo_runner import evaluate_echo_directory
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # echo_aec3 beside this file
+
+from turnengine.options import TurnEngineOptions  # noqa: E402
+from turnengine.tools.eval.echo_report import EchoResult  # noqa: E402
+from turnengine.tools.eval.echo_runner import evaluate_echo_directory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FADE_S = 0.025
@@ -103,6 +107,42 @@ def _rows(label: str, result: EchoResult) -> list[str]:
     return out
 
 
+def erle_rows(directory: Path) -> list[str]:
+    """Median ERLE (dB) per echo level on echo-only stretches, native and aec3."""
+    from echo_aec3 import erle, run_aec3  # (benchmarks/echo_aec3.py, beside this file)
+
+    from turnengine.echo import NativeCanceller
+
+    per_level: dict[float, list[tuple[float, float]]] = {}
+    for labels_path in sorted(directory.glob("*.json")):
+        if labels_path.name == "index.json":
+            continue
+        data = json.loads(labels_path.read_text())
+        name = labels_path.stem
+        mic, rate = sf.read(directory / f"{name}.mic.wav", dtype="int16")
+        far, _ = sf.read(directory / f"{name}.playout.wav", dtype="int16")
+        native = NativeCanceller(rate)
+        n = mic.shape[0] - mic.shape[0] % native.frame_size
+        out = np.zeros(mic.shape[0], np.float32)
+        native.process((mic[:n] / 32768.0).astype(np.float32),
+                       (far[:n] / 32768.0).astype(np.float32), out,
+                       np.zeros(n // native.frame_size, np.int64),
+                       np.zeros((n // native.frame_size, 3)))
+        ours = np.round(out * 32768.0).clip(-32768, 32767).astype(np.int16)
+        theirs, _ = run_aec3(mic, far)
+        per_level.setdefault(data["echo_to_user_db"], []).append(
+            (erle(mic, ours, data)[0] or 0.0, erle(mic, theirs, data)[0] or 0.0))
+    rows = ["| echo level | ERLE native, median of samples (dB) | ERLE aec3 (dB) |",
+            "|---|---|---|"]
+    for level in sorted(per_level):
+        ours_db, theirs_db = zip(*per_level[level], strict=True)
+        rows.append(f"| {level:+g} dB | {np.median(ours_db):.1f} | {np.median(theirs_db):.1f} |")
+    everything = [x for v in per_level.values() for x in v]
+    rows.append(f"| all | {np.median([a for a, _ in everything]):.1f} | "
+                f"{np.median([b for _, b in everything]):.1f} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("directory", type=Path, help="an echo set (../shared/audio/echo)")
@@ -135,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, result in results.items():
         lines += _rows(label, result)
     print("\n".join(lines))
+    print()
+    print("\n".join(erle_rows(args.directory)))
     if args.json is not None:
         args.json.write_text(json.dumps({k: v.to_dict() for k, v in results.items()}, indent=1))
     return 0

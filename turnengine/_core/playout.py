@@ -49,7 +49,7 @@ class EchoStage:
         self._intake = _kernels.load("pcm").Intake(sample_rate)
         self.max_lead = int(MAX_PLAYOUT_LEAD_S * self.model_rate)
         # far[far_head:far_head + far_len] is the playout from sample far_start on
-        self.far = np.zeros(2 * self.max_lead + 8 * self.frame, np.float32)
+        self.far = np.zeros(self.max_lead + 4096 + 8 * self.frame, np.float32)
         self.far_head = 0
         self.far_start = mic_received
         self.far_len = 0
