@@ -384,3 +384,52 @@ def test_cli_mic_simulated_agent_speaks_into_the_fake_room(two_utterances: Path,
     out = capsys.readouterr().out
     assert "agent voice as echo reference" in out
     assert "simulated agent: 2 replies, 1 cut short" in out
+
+
+def test_simulated_agent_without_an_output_device_is_one_line(monkeypatch, capsys):
+    sd = _fake_sounddevice(stream_samples=np.zeros((48000, 1), np.int16))
+
+    def no_output(**kwargs):
+        raise sd.PortAudioError("No default output device available")
+
+    sd.OutputStream = no_output
+    monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: sd)
+    assert main(["mic", "--simulate-agent"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--agent-silent" in err and "Traceback" not in err
+    assert main(["mic", "--simulate-agent", "--agent-silent", "--seconds", "0.5"]) == 0
+
+
+def test_simulated_agent_on_speakers_writes_its_voice_and_pushes_it(monkeypatch, capsys):
+    pcm, rate = sf.read(A03, dtype="float32")
+    from scipy.signal import resample_poly
+
+    hi = (resample_poly(pcm, 3, 1) * 32767).astype(np.int16).reshape(-1, 1)
+    hi = np.concatenate([hi, np.zeros((48000 * 6, 1), np.int16)])
+    sd = _fake_sounddevice(stream_samples=hi)
+    written: list[np.ndarray] = []
+
+    class Out:
+        def __init__(self, **kwargs):
+            sd.output = kwargs
+
+        def start(self):
+            pass
+
+        def write(self, block):
+            written.append(block.copy())
+
+        def stop(self):
+            pass
+
+        def close(self):
+            pass
+
+    sd.OutputStream = Out
+    monkeypatch.setattr(mic_device, "_import_sounddevice", lambda: sd)
+    assert main(["mic", "--simulate-agent"]) == 0
+    out = capsys.readouterr().out
+    assert sd.output["samplerate"] == 48000 and "agent voice as echo reference" in out
+    voice = np.concatenate(written)
+    assert voice.shape[1] == 1 and np.abs(voice).max() > 1000  # it spoke (a reply of 4 s)
+    assert (voice != 0).sum() > 48000 * 2
