@@ -136,3 +136,16 @@ def test_bad_ray_flags_are_one_line(argv: list[str], tmp_path: Path, capsys) -> 
     code = main(["sweep", str(DATA), *argv, "-o", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code in (1, 2) and err.count("\n") == 1 and err.startswith("turnengine: error:")
+
+
+@pytest.mark.parametrize(("n_calls", "n_configs", "slots"), [(1, 1, 1), (4, 2, 2), (100, 12, 2),
+                                                              (3, 40, 8), (2000, 12, 64)])
+def test_units_cover_every_pair_once_one_call_each(n_calls: int, n_configs: int,
+                                                   slots: int) -> None:
+    from turnengine.tools.sweep.units import MAX_UNIT_CONFIGS, make_units
+
+    todo = [(c, k) for c in range(n_calls) for k in range(n_configs) if (c + k) % 5]
+    units = make_units(todo, slots)
+    assert sorted((c, k) for c, ks in units for k in ks) == sorted(todo)
+    assert all(1 <= len(ks) <= MAX_UNIT_CONFIGS for _, ks in units)
+    assert len(units) >= min(len(todo), 8 * slots) or max(len(ks) for _, ks in units) == 1
