@@ -60,17 +60,27 @@ class ResultCache:
         self.directory = directory
         self.version = turnengine_version() if version is None else version
 
-    def key(self, call: Call, config_id: str) -> str:
-        """The pair's file stem.
+    def stamp(self, call: Call) -> dict[str, Any]:
+        """What of the call's files goes into its keys (stat'ed once per call).
 
         Raises
         ------
         OSError
             If the audio, scenario or playout file cannot be stat'ed (missing): not cacheable.
         """
-        return _digest({"audio": _stat(call.audio), "scenario": _stat(call.scenario),
-                        "playout": _stat(call.playout),
-                        "config": config_id, "version": self.version})[:32]
+        return {"audio": _stat(call.audio), "scenario": _stat(call.scenario),
+                "playout": _stat(call.playout), "version": self.version}
+
+    def key(self, call: Call | dict[str, Any], config_id: str) -> str:
+        """The pair's file stem, from the call or its :meth:`stamp`.
+
+        Raises
+        ------
+        OSError
+            As :meth:`stamp`.
+        """
+        stamp = call if isinstance(call, dict) else self.stamp(call)
+        return _digest({**stamp, "config": config_id})[:32]
 
     def path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"

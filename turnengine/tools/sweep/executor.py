@@ -69,17 +69,19 @@ def _lookup(calls: Sequence[Call], ids: Sequence[str], cache: ResultCache | None
     """Fill ``records`` from the cache and with the unreadable pairs; the pairs to replay."""
     todo = []
     for ci, call in enumerate(calls):
-        for ki, cid in enumerate(ids):
-            if cache is None:
-                todo.append((ci, ki))
-                continue
-            try:
-                keys[ci, ki] = cache.key(call, cid)
-            except OSError as exc:
+        if cache is None:
+            todo += [(ci, ki) for ki in range(len(ids))]
+            continue
+        try:
+            stamp = cache.stamp(call)
+        except OSError as exc:
+            for ki in range(len(ids)):
                 records[ci, ki] = {"behaviour": None, "model": None, "output": None,
                                    "error": error_line(exc)}
-                stats.n_unreadable += 1
-                continue
+            stats.n_unreadable += len(ids)
+            continue
+        for ki, cid in enumerate(ids):
+            keys[ci, ki] = cache.key(stamp, cid)
             hit = cache.get(keys[ci, ki])
             if hit is not None:
                 records[ci, ki] = _plain(hit)

@@ -40,6 +40,11 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+def _json_lines(rows: list[dict[str, Any]]) -> str:
+    """A JSON array with one row a line (json's fast encoder: no ``indent``)."""
+    return "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n"
+
+
 def _md(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -92,7 +97,7 @@ def write_outputs(tables: SweepTables, outdir: Path, title: str) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     files = {
         "calls.csv": _csv(tables.call_rows),
-        "calls.json": json.dumps(tables.call_rows, indent=1) + "\n",
+        "calls.json": _json_lines(tables.call_rows),
         "configs.csv": _csv(tables.config_rows),
         "configs.json": json.dumps({"trade_off": list(tables.trade_off),
                                     "latency_budget_s": tables.latency_budget_s,
