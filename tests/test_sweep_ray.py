@@ -89,3 +89,22 @@ def test_cli_ray_resumes_a_pool_sweep(ray_cluster, manifest: Path, tmp_path: Pat
     assert pairs["n_replayed"] == len(cached[::2]) + 4  # + the playout call: never cached
     assert pairs["n_cached"] == len(cached) - len(cached[::2])
     assert _files(out) == _files(tmp_path / "pool")
+
+
+class _Unloadable:
+    """Pickles on the driver, fails to unpickle on the worker (as a node without turnengine's
+    classes would)."""
+
+    def __reduce__(self):
+        return (int, ("not a number",))
+
+
+def test_a_failed_task_is_one_clear_error(ray_cluster, manifest: Path, tmp_path: Path) -> None:
+    from turnengine.tools.sweep import ReplaySettings
+    from turnengine.tools.sweep.ray_executor import RayUnavailable
+
+    settings = ReplaySettings(overrides={"broken": _Unloadable()})
+    with pytest.raises(RayUnavailable, match="a Ray task failed: .*every node needs turnengine"):
+        run_sweep_archive(load_calls(manifest)[:2], _configs()[:1], tmp_path / "out",
+                          settings=settings, ray=RayOptions(task_timeout_s=120))
+    assert not list((tmp_path / "out").rglob("*.json"))

@@ -34,7 +34,8 @@ INSTALL_HINT = "pip install 'turnengine[ray]'"
 
 
 class RayUnavailable(RuntimeError):
-    """Ray is not installed, or the cluster at the address given cannot be reached."""
+    """Ray is not installed, the cluster at the address given cannot be reached, or a task
+    failed on it (a node without turnengine, a worker lost past Ray's retries)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,17 @@ def _connect(options: RayOptions) -> tuple[Any, bool]:
     return ray, True
 
 
+def _result(ray: Any, ref: Any) -> list[dict[str, Any]]:
+    """A task's records; a task that failed (not a replay: those are records) as
+    :class:`RayUnavailable` with Ray's first line."""
+    try:
+        return ray.get(ref)  # type: ignore[no-any-return]
+    except ray.exceptions.RayError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RayUnavailable(f"a Ray task failed: {first[:300]}; every node needs turnengine "
+                             "at the driver's version (docs/scaling.md)") from None
+
+
 def run_on_ray(todo: Sequence[tuple[int, int]], calls: Sequence[Call],
                configs: Sequence[SweepConfig], settings: ReplaySettings,
                deliver: Callable[[tuple[int, tuple[int, ...]], Sequence[dict[str, Any]]], None],
@@ -134,7 +146,7 @@ def run_on_ray(todo: Sequence[tuple[int, int]], calls: Sequence[Call],
     Raises
     ------
     RayUnavailable
-        If Ray is not installed or the cluster cannot be reached.
+        If Ray is not installed, the cluster cannot be reached or a task failed.
     TimeoutError
         If no task finished within ``options.task_timeout_s``.
     """
@@ -160,7 +172,7 @@ def run_on_ray(todo: Sequence[tuple[int, int]], calls: Sequence[Call],
             if not ready:
                 raise TimeoutError(f"no Ray task finished in {options.task_timeout_s:g} s")
             for ref in ready:
-                deliver(flight.pop(ref), ray.get(ref))
+                deliver(flight.pop(ref), _result(ray, ref))
     finally:
         for ref in flight:
             ray.cancel(ref, force=True)
