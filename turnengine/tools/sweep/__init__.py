@@ -2,10 +2,12 @@
 
 One concern per module, data flowing one way: :mod:`.source` (the calls: a directory or a
 manifest) -> :mod:`.work` (one replay of one call under one configuration, a plain JSON record)
--> :mod:`.cache` (records per pair in ``OUTDIR/cache``) and :mod:`.executor` (in-process or a
-local process pool, results in (call, configuration) order) -> :mod:`.behaviour` and
-:mod:`.tables` (behaviour per call, eval scores for labelled calls, pooled per configuration,
-Pareto front, recommendation) -> :mod:`.report` and :mod:`.plot` (the files of OUTDIR).
+-> :mod:`.cache` (records per pair in ``OUTDIR/cache``) and :mod:`.executor` (in-process, a
+local process pool or Ray tasks, :mod:`.ray_executor`; pairs grouped into tasks by
+:mod:`.units`; results in (call, configuration) order) -> :mod:`.behaviour`, :mod:`.model_cpu`
+and :mod:`.tables` (behaviour and model work per call, eval scores for labelled calls, pooled
+per configuration, Pareto front, recommendation) -> :mod:`.report` and :mod:`.plot` (the files
+of OUTDIR).
 :func:`run_sweep_archive` runs the whole chain.
 """
 

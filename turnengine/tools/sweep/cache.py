@@ -1,10 +1,10 @@
 """Results cached per (call, configuration): one small JSON file per pair in ``OUTDIR/cache``.
 
-The key hashes what decides a replay: the audio file (path, size, mtime) and the scenario file
-likewise, the configuration (its complete options and end-of-turn model), the replay settings
-and the turnengine version.  Labels are not in it: scoring runs on the cached scorer inputs,
-so editing a label file rescores without replaying.  An interrupted sweep re-run with the
-same OUTDIR replays only the pairs without a file.
+The key hashes what decides a replay: the audio file (path, size, mtime) and the scenario and
+playout files likewise, the configuration (its complete options and end-of-turn model), the
+replay settings and the turnengine version.  Labels are not in it: scoring runs on the cached
+scorer inputs, so editing a label file rescores without replaying.  An interrupted sweep re-run
+with the same OUTDIR replays only the pairs without a file.
 """
 
 from __future__ import annotations
@@ -60,16 +60,27 @@ class ResultCache:
         self.directory = directory
         self.version = turnengine_version() if version is None else version
 
-    def key(self, call: Call, config_id: str) -> str:
-        """The pair's file stem.
+    def stamp(self, call: Call) -> dict[str, Any]:
+        """What of the call's files goes into its keys (stat'ed once per call).
 
         Raises
         ------
         OSError
-            If the audio or scenario file cannot be stat'ed (missing): not cacheable.
+            If the audio, scenario or playout file cannot be stat'ed (missing): not cacheable.
         """
-        return _digest({"audio": _stat(call.audio), "scenario": _stat(call.scenario),
-                        "config": config_id, "version": self.version})[:32]
+        return {"audio": _stat(call.audio), "scenario": _stat(call.scenario),
+                "playout": _stat(call.playout), "version": self.version}
+
+    def key(self, call: Call | dict[str, Any], config_id: str) -> str:
+        """The pair's file stem, from the call or its :meth:`stamp`.
+
+        Raises
+        ------
+        OSError
+            As :meth:`stamp`.
+        """
+        stamp = call if isinstance(call, dict) else self.stamp(call)
+        return _digest({**stamp, "config": config_id})[:32]
 
     def path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"

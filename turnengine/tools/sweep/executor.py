@@ -1,5 +1,5 @@
 """Run every (call, configuration) pair of a sweep: cached ones read back, the others replayed
-in this process (``workers=1``) or on a local process pool.
+in this process (``workers=1``), on a local process pool, or as Ray tasks (:mod:`.ray_executor`).
 
 The records come back in (call, configuration) order whatever the worker count or the order
 in which replays finish, and each record goes through JSON before it is used, so a replayed
@@ -18,13 +18,12 @@ from typing import Any
 
 from ..eval.sweep import SweepConfig
 from .cache import ResultCache, config_hash
+from .ray_executor import RayOptions
 from .source import Call
-from .work import ReplaySettings, error_line, run_pair
+from .units import Pair, Unit, make_units
+from .work import ReplaySettings, error_line, run_pair, run_unit
 
 __all__ = ["PairStats", "default_workers", "run_pairs"]
-
-Pair = tuple[int, int]
-"""``(call index, configuration index)``."""
 
 
 @dataclass
@@ -70,16 +69,19 @@ def _lookup(calls: Sequence[Call], ids: Sequence[str], cache: ResultCache | None
     """Fill ``records`` from the cache and with the unreadable pairs; the pairs to replay."""
     todo = []
     for ci, call in enumerate(calls):
+        if cache is None:
+            todo += [(ci, ki) for ki in range(len(ids))]
+            continue
+        try:
+            stamp = cache.stamp(call)
+        except OSError as exc:
+            for ki in range(len(ids)):
+                records[ci, ki] = {"behaviour": None, "model": None, "output": None,
+                                   "error": error_line(exc)}
+            stats.n_unreadable += len(ids)
+            continue
         for ki, cid in enumerate(ids):
-            if cache is None:
-                todo.append((ci, ki))
-                continue
-            try:
-                keys[ci, ki] = cache.key(call, cid)
-            except OSError as exc:
-                records[ci, ki] = {"behaviour": None, "output": None, "error": error_line(exc)}
-                stats.n_unreadable += 1
-                continue
+            keys[ci, ki] = cache.key(stamp, cid)
             hit = cache.get(keys[ci, ki])
             if hit is not None:
                 records[ci, ki] = _plain(hit)
@@ -89,8 +91,39 @@ def _lookup(calls: Sequence[Call], ids: Sequence[str], cache: ResultCache | None
     return todo
 
 
+@dataclass
+class _Done:
+    """Where replayed records go: the cache, ``records`` (as JSON reads them), the counts and
+    the progress callback."""
+
+    calls: Sequence[Call]
+    configs: Sequence[SweepConfig]
+    cache: ResultCache | None
+    keys: dict[Pair, str]
+    records: dict[Pair, dict[str, Any]]
+    stats: PairStats
+    on_pair: Callable[[Call, SweepConfig, dict[str, Any]], Any] | None
+
+    def pair(self, pair: Pair, record: dict[str, Any]) -> None:
+        """One replayed pair."""
+        self.stats.n_replayed += 1
+        self.stats.replay_wall_s += float(record.get("wall_s", 0.0))
+        if self.cache is not None and record.pop("cacheable", True):
+            self.cache.put(self.keys[pair], record)
+        record.pop("cacheable", None)
+        self.records[pair] = _plain(record)
+        if self.on_pair is not None:
+            self.on_pair(self.calls[pair[0]], self.configs[pair[1]], self.records[pair])
+
+    def unit(self, unit: Unit, unit_records: Sequence[dict[str, Any]]) -> None:
+        """The records of one task, in the unit's configuration order."""
+        for ki, record in zip(unit[1], unit_records, strict=True):
+            self.pair((unit[0], ki), record)
+
+
 def run_pairs(calls: Sequence[Call], configs: Sequence[SweepConfig], settings: ReplaySettings,
               *, cache: ResultCache | None = None, workers: int = 1,
+              ray: RayOptions | None = None,
               on_pair: Callable[[Call, SweepConfig, dict[str, Any]], Any] | None = None,
               ) -> tuple[list[list[dict[str, Any]]], PairStats]:
     """Every pair's record (:func:`.work.run_pair`), cached or replayed.
@@ -104,7 +137,9 @@ def run_pairs(calls: Sequence[Call], configs: Sequence[SweepConfig], settings: R
     cache : ResultCache, optional
         Where finished pairs are read and written; ``None``: replay everything.
     workers : int
-        Processes; 1 replays in this process.
+        Processes; 1 replays in this process.  Ignored with ``ray``.
+    ray : RayOptions, optional
+        Replay on a Ray cluster instead (:mod:`.ray_executor`).
     on_pair : callable, optional
         Called in this process with ``(call, config, record)`` as each pair is done (cached
         pairs included), for the progress bar.
@@ -113,6 +148,13 @@ def run_pairs(calls: Sequence[Call], configs: Sequence[SweepConfig], settings: R
     -------
     (list of list of dict, PairStats)
         ``records[call][config]``, and the counts.
+
+    Raises
+    ------
+    ValueError
+        If ``workers < 1``.
+    RayUnavailable
+        If ``ray`` is given and Ray is not installed or its cluster cannot be reached.
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -125,45 +167,40 @@ def run_pairs(calls: Sequence[Call], configs: Sequence[SweepConfig], settings: R
         for (ci, ki), record in sorted(records.items()):
             on_pair(calls[ci], configs[ki], record)
 
-    def finish(pair: Pair, record: dict[str, Any]) -> None:
-        stats.n_replayed += 1
-        stats.replay_wall_s += float(record.get("wall_s", 0.0))
-        if cache is not None and record.pop("cacheable", True):
-            cache.put(keys[pair], record)
-        record.pop("cacheable", None)
-        records[pair] = _plain(record)
-        if on_pair is not None:
-            on_pair(calls[pair[0]], configs[pair[1]], records[pair])
+    done = _Done(calls, configs, cache, keys, records, stats, on_pair)
+    if todo and ray is not None:
+        from .ray_executor import run_on_ray
 
-    if workers == 1 or len(todo) <= 1:
+        run_on_ray(todo, calls, configs, settings, done.unit, ray)
+    elif workers == 1 or len(todo) <= 1:
         for ci, ki in todo:
-            finish((ci, ki), run_pair(calls[ci], configs[ki], settings))
+            done.pair((ci, ki), run_pair(calls[ci], configs[ki], settings))
     else:
-        _run_pool(todo, calls, configs, settings, workers, finish)
+        _run_pool(make_units(todo, workers), calls, configs, settings, workers, done.unit)
     return [[records[ci, ki] for ki in range(len(configs))] for ci in range(len(calls))], stats
 
 
-def _run_pool(todo: list[Pair], calls: Sequence[Call], configs: Sequence[SweepConfig],
+def _run_pool(units: list[Unit], calls: Sequence[Call], configs: Sequence[SweepConfig],
               settings: ReplaySettings, workers: int,
-              finish: Callable[[Pair, dict[str, Any]], None]) -> None:
-    """Replay ``todo`` on a process pool (spawned workers: no state forked from this one); at
-    most ``4 * workers`` pairs in flight, so a huge archive does not queue every task."""
+              deliver: Callable[[Unit, Sequence[dict[str, Any]]], None]) -> None:
+    """Replay ``units`` on a process pool (spawned workers: no state forked from this one); at
+    most ``4 * workers`` units in flight, so a huge archive does not queue every task."""
     context = multiprocessing.get_context("spawn")
-    pending = iter(todo)
-    flight: dict[Future[dict[str, Any]], Pair] = {}
-    with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+    pending = iter(units)
+    flight: dict[Future[list[dict[str, Any]]], Unit] = {}
+    with ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=context) as pool:
         try:
             while True:
-                for pair in pending:
-                    flight[pool.submit(run_pair, calls[pair[0]], configs[pair[1]],
-                                       settings)] = pair
+                for unit in pending:
+                    flight[pool.submit(run_unit, calls[unit[0]],
+                                       [configs[k] for k in unit[1]], settings)] = unit
                     if len(flight) >= 4 * workers:
                         break
                 if not flight:
                     break
                 done, _ = wait(flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finish(flight.pop(future), future.result())
+                for future in sorted(done, key=lambda f: flight[f]):
+                    deliver(flight.pop(future), future.result())
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -1,7 +1,8 @@
 """What a sweep writes to OUTDIR: ``calls.csv``/``calls.json`` (one row per call x
 configuration), ``configs.csv``/``configs.json`` (one per configuration), ``summary.md`` and
-``tradeoff.png`` (:func:`write_outputs`).  Every file depends only on the results, never on
-timing or worker count, so two sweeps of the same archive write the same bytes.
+``tradeoff.png`` (:func:`write_outputs`).  Every one of these depends only on the results,
+never on timing, worker count or executor, so two sweeps of the same archive write the same
+bytes; ``model_cpu.csv`` (the measured CPU seconds of the models) is the one file that differs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["format_summary", "write_outputs"]
 
 SUMMARY_COLUMNS = ("n_failed", "turns_per_min", "response_gap_median_s", "response_gap_p90_s",
                    "n_interruptions", "n_false_interruptions", "n_backchannels", "n_away",
-                   "eot_fc_rate", "eot_latency_mean_s", "frame_f1")
+                   "eot_inferences_per_min", "eot_fc_rate", "eot_latency_mean_s", "frame_f1")
 
 
 def _cell(value: Any) -> str:
@@ -37,6 +38,11 @@ def _csv(rows: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
+
+
+def _json_lines(rows: list[dict[str, Any]]) -> str:
+    """A JSON array with one row a line (json's fast encoder: no ``indent``)."""
+    return "[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n"
 
 
 def _md(value: Any) -> str:
@@ -91,13 +97,14 @@ def write_outputs(tables: SweepTables, outdir: Path, title: str) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     files = {
         "calls.csv": _csv(tables.call_rows),
-        "calls.json": json.dumps(tables.call_rows, indent=1) + "\n",
+        "calls.json": _json_lines(tables.call_rows),
         "configs.csv": _csv(tables.config_rows),
         "configs.json": json.dumps({"trade_off": list(tables.trade_off),
                                     "latency_budget_s": tables.latency_budget_s,
                                     "pareto": tables.pareto, "recommended": tables.recommended,
                                     "configs": tables.config_rows}, indent=1) + "\n",
         "summary.md": format_summary(tables, title),
+        "model_cpu.csv": _csv(tables.model_cpu_rows),
     }
     paths = []
     for name, text in files.items():

@@ -12,6 +12,7 @@ from typing import Any
 from ..eval.sweep import SweepConfig
 from .cache import ResultCache
 from .executor import PairStats, run_pairs
+from .ray_executor import RayOptions
 from .source import Call
 from .tables import SweepTables, build_tables
 from .work import ReplaySettings
@@ -38,6 +39,7 @@ class SweepOutcome:
 def run_sweep_archive(calls: Sequence[Call], configs: Sequence[SweepConfig],
                       outdir: str | os.PathLike[str], *,
                       settings: ReplaySettings | None = None, workers: int = 1,
+                      ray: RayOptions | None = None,
                       latency_budget_s: float = 0.5, use_cache: bool = True, title: str = "",
                       on_pair: Callable[[Call, SweepConfig, dict[str, Any]], Any] | None = None,
                       ) -> SweepOutcome:
@@ -55,6 +57,8 @@ def run_sweep_archive(calls: Sequence[Call], configs: Sequence[SweepConfig],
         VAD, model path and the option flags every replay shares.
     workers : int
         1 replays in this process; more use a local process pool.
+    ray : RayOptions, optional
+        Replay as Ray tasks instead (``workers`` is then not used).
     latency_budget_s : float
         Budget of the recommended configuration (s).
     use_cache : bool
@@ -72,12 +76,14 @@ def run_sweep_archive(calls: Sequence[Call], configs: Sequence[SweepConfig],
     ------
     OSError
         If OUTDIR cannot be written.
+    RayUnavailable
+        With ``ray``: Ray is not installed or its cluster cannot be reached.
     """
     out = Path(outdir)
     wall0 = time.perf_counter()
     cache = ResultCache(out / "cache") if use_cache else None
     records, stats = run_pairs(calls, configs, settings or ReplaySettings(), cache=cache,
-                               workers=workers, on_pair=on_pair)
+                               workers=workers, ray=ray, on_pair=on_pair)
     tables = build_tables(calls, configs, records, latency_budget_s=latency_budget_s)
     paths = _write(tables, out, title)
     return SweepOutcome(list(calls), tables, stats, paths, time.perf_counter() - wall0)

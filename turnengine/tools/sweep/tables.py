@@ -6,6 +6,8 @@ eot-bench, :func:`turnengine.tools.eval.runner.score_output`), pooled per config
 ``turnengine eval`` pools a directory.  The trade-off is read with eot-bench's rules
 (:mod:`turnengine.tools.eval.operating`): false cut-off rate against mean eot latency when any
 call is labelled; otherwise interruptions per minute against the median response gap.
+Model work is counted in both tables (end-of-turn inferences: deterministic); the CPU it took
+goes to its own table (:mod:`.model_cpu`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..eval.pooling import pool
 from ..eval.runner import score_output
 from ..eval.sweep import SweepConfig
 from .behaviour import Behaviour, pool_behaviour
+from .model_cpu import model_cells, model_cpu_row
 from .source import Call
 from .work import error_line
 
@@ -34,10 +37,12 @@ BEHAVIOUR_COLUMNS = ("duration_s", "n_turns", "turns_per_min", "response_gap_med
 LABEL_COLUMNS = ("frame_f1", "n_false_cutoffs", "turn_latency_median_s", "eot_n_holds",
                  "eot_n_holds_cut", "eot_fc_rate", "eot_latency_mean_s", "eot_latency_median_s",
                  "eot_latency_p90_s")
-CALL_COLUMNS = ("call", "config", "labelled", "error", *BEHAVIOUR_COLUMNS, *LABEL_COLUMNS)
+MODEL_COLUMNS = ("eot_inferences", "eot_inferences_per_min")
+CALL_COLUMNS = ("call", "config", "labelled", "playout", "error", *BEHAVIOUR_COLUMNS,
+                *MODEL_COLUMNS, *LABEL_COLUMNS)
 """Columns of the per-call table (one row per call x configuration)."""
 CONFIG_COLUMNS = ("config", "n_calls", "n_failed", "n_labelled", *BEHAVIOUR_COLUMNS,
-                  *LABEL_COLUMNS, "pareto", "recommended")
+                  *MODEL_COLUMNS, *LABEL_COLUMNS, "pareto", "recommended")
 """Columns of the per-configuration table (swept parameters come after ``config``)."""
 
 
@@ -61,6 +66,9 @@ class SweepTables:
         The budget of the recommendation.
     recommended : int or None
         Lowest y among the configurations with x within the budget (``None``: none is).
+    model_cpu_rows : list of dict
+        Per configuration, the CPU seconds its models took (:mod:`.model_cpu`): measured, so
+        the one table that differs between two runs.
     """
 
     params: list[str]
@@ -71,6 +79,7 @@ class SweepTables:
     pareto: list[int]
     latency_budget_s: float
     recommended: int | None
+    model_cpu_rows: list[dict[str, Any]]
 
 
 def _labels(calls: Sequence[Call]) -> list[Labels | str | None]:
@@ -115,20 +124,25 @@ class _Pool:
     behaviours: list[Behaviour]
     scores: list[ClipScore]
     benches: list[EotBenchClip]
+    models: list[dict[str, Any]]
     n_failed: int = 0
 
 
 def _call_row(call: Call, config: SweepConfig, record: dict[str, Any],
               labels: Labels | str | None, acc: _Pool) -> dict[str, Any]:
     values: dict[str, Any] = {"call": call.name, "config": config.label,
-                              "labelled": call.labels is not None, "error": record["error"]}
+                              "labelled": call.labels is not None,
+                              "playout": None if call.playout is None else str(call.playout),
+                              "error": record["error"]}
     if record["error"] is not None:
         acc.n_failed += 1
         return _row(CALL_COLUMNS, values)
     behaviour = Behaviour(**{**record["behaviour"],
                              "gaps_s": tuple(record["behaviour"]["gaps_s"])})
     acc.behaviours.append(behaviour)
+    acc.models.append(record["model"])
     values.update(behaviour.to_dict())
+    values.update(model_cells(behaviour, [record["model"]]))
     if isinstance(labels, str):
         values["error"] = labels
     elif labels is not None:
@@ -142,7 +156,9 @@ def _call_row(call: Call, config: SweepConfig, record: dict[str, Any],
 def _config_row(config: SweepConfig, acc: _Pool, n_calls: int) -> dict[str, Any]:
     values: dict[str, Any] = {"config": config.label, **config.params, "n_calls": n_calls,
                               "n_failed": acc.n_failed, "n_labelled": len(acc.scores)}
-    values.update(pool_behaviour(acc.behaviours).to_dict())
+    pooled_behaviour = pool_behaviour(acc.behaviours)
+    values.update(pooled_behaviour.to_dict())
+    values.update(model_cells(pooled_behaviour, acc.models))
     if acc.scores:
         pooled, bench = pool(acc.scores).to_dict(), pool_eotbench(acc.benches)
         values.update(frame_f1=pooled["frame_f1"], n_false_cutoffs=pooled["n_false_cutoffs"],
@@ -159,7 +175,7 @@ def build_tables(calls: Sequence[Call], configs: Sequence[SweepConfig],
                  latency_budget_s: float = 0.5) -> SweepTables:
     """Score and pool ``records[call][config]`` (from :func:`.executor.run_pairs`)."""
     labels = _labels(calls)
-    pools = [_Pool([], [], []) for _ in configs]
+    pools = [_Pool([], [], [], []) for _ in configs]
     call_rows = [_call_row(call, config, records[ci][ki], labels[ci], pools[ki])
                  for ci, call in enumerate(calls) for ki, config in enumerate(configs)]
     params = list(dict.fromkeys(k for c in configs for k in c.params))
@@ -175,5 +191,7 @@ def build_tables(calls: Sequence[Call], configs: Sequence[SweepConfig],
     best = fc_at_latency(points, latency_budget_s).index
     for i, row in enumerate(rows):
         row.update(pareto=i in front, recommended=i == best)
+    cpu = [model_cpu_row(config, acc.behaviours, acc.models)
+           for config, acc in zip(configs, pools, strict=True)]
     return SweepTables(params, call_rows, [_row(columns, r) for r in rows], trade_off, points,
-                       front, latency_budget_s, best)
+                       front, latency_budget_s, best, cpu)

@@ -3,13 +3,15 @@
 The replay is the one ``turnengine run`` does (:func:`turnengine.replay.replay_audio` on the
 file read in blocks, the call's scenario played, the end-of-turn model inline), so the same call
 and configuration give the same events in any process.  The record it returns is plain JSON
-(the cache stores it as is): the behaviour counts and the scorer inputs, or the one-line error.
+(the cache stores it as is): the behaviour counts, the model work and the scorer inputs, or the
+one-line error.  :func:`run_unit` runs several configurations of one call: the unit an executor
+sends to a worker (process pool or Ray task).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,7 @@ from ..eval.sweep import SWEEP_EXTRA_NAMES, SweepConfig
 from .behaviour import behaviour_from_events
 from .source import Call
 
-__all__ = ["ReplaySettings", "error_line", "run_pair"]
+__all__ = ["PlayoutNotSupported", "ReplaySettings", "error_line", "run_pair", "run_unit"]
 
 _MODELS: dict[str, Any] = {}
 """The Smart Turn model, loaded once per process (``"smart-turn"`` -> model or None)."""
@@ -51,14 +53,63 @@ def error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-def _eot_model(turn_detector: str | None) -> Any:
+class PlayoutNotSupported(NotImplementedError):
+    """The call has a playout (agent audio) reference, which the replay cannot push yet."""
+
+
+class _CountedModel:
+    """The end-of-turn model, counting its predictions and their CPU seconds (the replay runs
+    it inline, in this thread, so ``time.process_time`` around ``predict`` is its cost)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.n_inferences = 0
+        self.cpu_s = 0.0
+
+    def predict(self, features: Any) -> float:
+        cpu0 = time.process_time()
+        try:
+            return float(self.model.predict(features))
+        finally:
+            self.n_inferences += 1
+            self.cpu_s += time.process_time() - cpu0
+
+
+def _eot_model(turn_detector: str | None) -> _CountedModel | None:
+    """A fresh counter around the process's one Smart Turn model (``None``: no model)."""
     if turn_detector != "smart-turn":
         return None
     if turn_detector not in _MODELS:
         from ...eot import load_smart_turn
 
         _MODELS[turn_detector] = load_smart_turn(warn=False)
-    return _MODELS[turn_detector]
+    model = _MODELS[turn_detector]
+    return None if model is None else _CountedModel(model)
+
+
+def push_playout(call: Call) -> None:
+    """Hook for the call's playout (agent audio) reference: the one place the replay will push
+    it to the engine (``push_playout``, being built).  Until then a call with a playout fails
+    with :class:`PlayoutNotSupported` (recorded as its error, not cached).
+
+    Raises
+    ------
+    PlayoutNotSupported
+        If ``call.playout`` is set.
+    """
+    if call.playout is not None:
+        raise PlayoutNotSupported(f"playout reference {call.playout.name}: not supported yet "
+                                  "by the sweep's replay (the engine's push_playout is pending)")
+
+
+def _model_work(events: Sequence[Any], eot: _CountedModel | None) -> dict[str, Any]:
+    """VAD and end-of-turn model inferences (counts: deterministic) and their CPU seconds."""
+    vad = [ev.metrics for ev in events if ev.type == "metrics_collected"
+           and getattr(ev.metrics, "type", "") == "vad_metrics"]
+    return {"vad_inferences": sum(int(m.inference_count) for m in vad),
+            "vad_cpu_s": sum(float(m.inference_duration_total) for m in vad),
+            "eot_inferences": 0 if eot is None else eot.n_inferences,
+            "eot_cpu_s": 0.0 if eot is None else eot.cpu_s}
 
 
 def _options(config: SweepConfig, scenario: Any, settings: ReplaySettings) -> TurnEngineOptions:
@@ -77,15 +128,17 @@ def replay_record(call: Call, config: SweepConfig, settings: ReplaySettings) -> 
     from ...replay import replay_audio
     from ...scenario import Scenario
 
+    push_playout(call)
     scenario = Scenario.load(call.scenario) if call.scenario is not None else None
     audio = inspect_audio(call.audio)
+    eot = _eot_model(config.turn_detector)
     result = replay_audio(audio, vad=settings.vad, options=_options(config, scenario, settings),
                           model_path=settings.model_path, scenario=scenario,
-                          turn_detector=config.turn_detector,
-                          eot_model=_eot_model(config.turn_detector))
+                          turn_detector=config.turn_detector, eot_model=eot)
     duration = float(result.audio.duration)
     out = segments_from_events(result.events)
     return {"behaviour": behaviour_from_events(result.events, duration).raw(),
+            "model": _model_work(result.events, eot),
             "output": {"speech_segments": out.speech_segments,
                        "decision_segments": out.decision_segments,
                        "turn_completions": out.turn_completions},
@@ -103,9 +156,16 @@ def run_pair(call: Call, config: SweepConfig, settings: ReplaySettings) -> dict[
     try:
         record = replay_record(call, config, settings)
     except Exception as exc:  # any failure of one file is that file's result
-        record = {"behaviour": None, "output": None, "error": error_line(exc)}
+        record = {"behaviour": None, "model": None, "output": None, "error": error_line(exc)}
         # A bad input (missing, corrupt) fails the same way next time: cacheable.  Anything
-        # else (a missing module, a bug) is not, so a fixed environment replays the pair.
+        # else (a missing module, a bug, a playout not supported yet) is not, so a fixed
+        # environment replays the pair.
         record["cacheable"] = isinstance(exc, (OSError, ValueError))
     record["wall_s"] = time.perf_counter() - wall0
     return record
+
+
+def run_unit(call: Call, configs: Sequence[SweepConfig],
+             settings: ReplaySettings) -> list[dict[str, Any]]:
+    """:func:`run_pair` for each configuration of one call, in order (an executor's task)."""
+    return [run_pair(call, config, settings) for config in configs]
