@@ -36,8 +36,7 @@ def test_jsonl_manifest_scenario_playout_and_failures(tmp_path: Path) -> None:
     rows = {(r["call"], r["config"]): r for r in out.tables.call_rows}
     errors = {call: r["error"] for (call, _), r in rows.items() if r["error"]}
     playout_call = str(DATA / "A02_pocketsphinx_librivox_single_track.wav")
-    assert set(errors) == {"missing.wav", "corrupt.wav", playout_call}
-    assert errors[playout_call].startswith("PlayoutNotSupported: playout reference")
+    assert set(errors) == {"missing.wav", "corrupt.wav"}
     assert errors["missing.wav"].startswith("FileNotFoundError")
     playout = rows[playout_call, "min_endpointing_delay=0.3"]["playout"]
     assert playout == str(DATA / (SHORT + ".wav"))
@@ -45,9 +44,10 @@ def test_jsonl_manifest_scenario_playout_and_failures(tmp_path: Path) -> None:
     scenario_rows = [r for (call, _), r in rows.items() if call.endswith(SCENARIO_CALL + ".wav")]
     assert all(r["error"] is None for r in scenario_rows)
     assert sum(r["n_interruptions"] for r in scenario_rows) > 0
-    # The playout failure is not cached (the replay will support it), the corrupt file's is.
+    # The playout call was replayed with its reference (push_playout): cached like the rest,
+    # as the corrupt file's failure is.
     again = run_sweep_archive(list(calls.values()), configs, tmp_path / "out")
-    assert again.stats.n_replayed == 2 and again.stats.n_unreadable == 2
+    assert again.stats.n_replayed == 0 and again.stats.n_unreadable == 2
 
 
 def test_grid_file_combines_with_param(tmp_path: Path, capsys) -> None:

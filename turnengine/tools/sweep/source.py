@@ -43,8 +43,8 @@ class Call:
     scenario : Path or None
         Host scenario (agent speech, transcripts) played during the replay.
     playout : Path or None
-        The agent's playout (far-end) audio; kept in the results, not replayed yet
-        (:func:`.work.push_playout`).
+        The agent's playout (far-end) audio: the echo reference the replay pushes
+        (:func:`.work.playout_for`), and kept in the results.
     """
 
     name: str

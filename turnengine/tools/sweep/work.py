@@ -21,7 +21,7 @@ from ..eval.sweep import SWEEP_EXTRA_NAMES, SweepConfig
 from .behaviour import behaviour_from_events
 from .source import Call
 
-__all__ = ["PlayoutNotSupported", "ReplaySettings", "error_line", "run_pair", "run_unit"]
+__all__ = ["ReplaySettings", "error_line", "playout_for", "run_pair", "run_unit"]
 
 _MODELS: dict[str, Any] = {}
 """The Smart Turn model, loaded once per process (``"smart-turn"`` -> model or None)."""
@@ -51,10 +51,6 @@ def error_line(exc: BaseException) -> str:
     """``Type: first line of the message`` (at most 300 characters)."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:300]
-
-
-class PlayoutNotSupported(NotImplementedError):
-    """The call has a playout (agent audio) reference, which the replay cannot push yet."""
 
 
 class _CountedModel:
@@ -87,19 +83,20 @@ def _eot_model(turn_detector: str | None) -> _CountedModel | None:
     return None if model is None else _CountedModel(model)
 
 
-def push_playout(call: Call) -> None:
-    """Hook for the call's playout (agent audio) reference: the one place the replay will push
-    it to the engine (``push_playout``, being built).  Until then a call with a playout fails
-    with :class:`PlayoutNotSupported` (recorded as its error, not cached).
+def playout_for(call: Call) -> Any:
+    """The call's playout (agent audio) reference, read in blocks like the audio, or None: the
+    replay pushes it to the engine (``push_playout``) before each microphone chunk.
 
     Raises
     ------
-    PlayoutNotSupported
-        If ``call.playout`` is set.
+    FileNotFoundError, ValueError
+        A missing or undecodable playout file (recorded as the call's error).
     """
-    if call.playout is not None:
-        raise PlayoutNotSupported(f"playout reference {call.playout.name}: not supported yet "
-                                  "by the sweep's replay (the engine's push_playout is pending)")
+    if call.playout is None:
+        return None
+    from ...audio import inspect_audio
+
+    return inspect_audio(call.playout)
 
 
 def _model_work(events: Sequence[Any], eot: _CountedModel | None) -> dict[str, Any]:
@@ -128,13 +125,13 @@ def replay_record(call: Call, config: SweepConfig, settings: ReplaySettings) -> 
     from ...replay import replay_audio
     from ...scenario import Scenario
 
-    push_playout(call)
     scenario = Scenario.load(call.scenario) if call.scenario is not None else None
     audio = inspect_audio(call.audio)
     eot = _eot_model(config.turn_detector)
     result = replay_audio(audio, vad=settings.vad, options=_options(config, scenario, settings),
                           model_path=settings.model_path, scenario=scenario,
-                          turn_detector=config.turn_detector, eot_model=eot)
+                          turn_detector=config.turn_detector, eot_model=eot,
+                          playout=playout_for(call))
     duration = float(result.audio.duration)
     out = segments_from_events(result.events)
     return {"behaviour": behaviour_from_events(result.events, duration).raw(),
