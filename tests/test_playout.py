@@ -232,3 +232,18 @@ def test_group_streams_have_no_echo_path():
 def test_an_unknown_backend_is_refused_at_construction():
     with pytest.raises(ValueError, match="echo_canceller"):
         TurnEngine(16000, echo_canceller="speex")
+
+
+def test_echo_metrics_are_logged_in_one_line(caplog):
+    import logging
+
+    from turnengine.metrics import EchoMetrics, log_metrics
+
+    with caplog.at_level(logging.INFO, logger="turnengine"):
+        log_metrics(EchoMetrics(label="native", timestamp=0.0, erle=12.3, delay=0.05,
+                                converged=True, playout_active_duration=2.0))
+        log_metrics(EchoMetrics(label="aec3", timestamp=0.0, erle=None, delay=None,
+                                converged=False, playout_active_duration=0.0))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Echo metrics: canceller=native erle=12.3dB delay=50ms converged=True",
+        "Echo metrics: canceller=aec3 erle=n/a delay=n/a converged=False"]

@@ -101,7 +101,7 @@ class STTMetrics:
         return dataclasses.asdict(self)
 
 
-AnyMetrics = VADMetrics | EOUMetrics | STTMetrics
+AnyMetrics = VADMetrics | EOUMetrics | STTMetrics | EchoMetrics
 
 
 @dataclass
@@ -162,5 +162,10 @@ def log_metrics(metrics: AnyMetrics, *, log: logging.Logger | None = None) -> No
     elif isinstance(metrics, STTMetrics):
         log.info("STT metrics: audio_duration=%.3fs request_id=%s", metrics.audio_duration,
                  metrics.request_id)
+    elif isinstance(metrics, EchoMetrics):
+        log.info("Echo metrics: canceller=%s erle=%s delay=%s converged=%s", metrics.label,
+                 "n/a" if metrics.erle is None else f"{metrics.erle:.1f}dB",
+                 "n/a" if metrics.delay is None else f"{metrics.delay * 1000:.0f}ms",
+                 metrics.converged)
     else:
         log.info("metrics: %r", metrics)
