@@ -147,3 +147,13 @@ def test_cli_eval_scores_an_echo_sample(tmp_path, capsys, reference):
         assert (clip["n_false"], clip["n_preempted"], clip["n_hits"]) == (2, 2, 0)
     else:  # with the playout (aec3): both barge-ins, nothing false
         assert (clip["n_false"], clip["n_preempted"], clip["n_hits"]) == (0, 0, 2)
+
+
+def test_the_python_api_uses_the_playout_with_the_default_canceller(tmp_path):
+    from turnengine.tools.eval.echo_runner import evaluate_echo_directory
+
+    name = "dev_08_barge_bc_e2u_0"
+    for suffix in (".mic.wav", ".playout.wav", ".json"):
+        (tmp_path / (name + suffix)).write_bytes((ECHO / (name + suffix)).read_bytes())
+    clip = evaluate_echo_directory(tmp_path).clips[0]
+    assert (clip.n_hits, clip.n_false) == (2, 0)

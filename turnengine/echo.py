@@ -84,9 +84,10 @@ class EchoCanceller(abc.ABC):
 FAR_ACTIVE_POWER = 1e-7
 
 
-#: Seconds of active playout after which the native canceller counts as converged (its delay
-#: locks within about 0.3 s of agent speech and the filter converges within about 0.5 s more
-#: on ../shared/audio/echo: docs/echo.md).
+#: Seconds of active playout after which the native canceller counts as converged at 16 kHz
+#: (its delay locks within about 0.3 s of agent speech and the filter converges within about
+#: 0.5 s more on ../shared/audio/echo: docs/echo.md).  It adapts once per 64-sample block, so
+#: at 8 kHz (8 ms blocks) it needs twice as long: ``convergence_s`` scales with 16000 / rate.
 NATIVE_CONVERGENCE_S = 1.0
 
 
@@ -110,6 +111,7 @@ class NativeCanceller(EchoCanceller):
         self._kernel = _kernels.load("echo", reference).EchoCanceller(sample_rate)
         self.sample_rate_hz = int(sample_rate)
         self.frame_size = int(self._kernel.block_size)
+        self.convergence_s = NATIVE_CONVERGENCE_S * 16000 / self.sample_rate_hz
 
     def process(self, mic: np.ndarray, far: np.ndarray, out: np.ndarray,
                 delays: np.ndarray, stats: np.ndarray) -> None:

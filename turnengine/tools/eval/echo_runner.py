@@ -106,7 +106,9 @@ def evaluate_echo_directory(directory: str | os.PathLike[str], *, vad: str = "si
         if sample_rate is not None and sample_rate != decoded.sample_rate:
             decoded = resample_audio(decoded, sample_rate)
             playout = None if playout is None else resample_audio(playout, sample_rate)
-        echo = {} if playout is None else {"playout": playout, "echo_canceller": echo_canceller}
+        echo: dict[str, Any] = {} if playout is None else {"playout": playout}
+        if playout is not None and echo_canceller is not None:
+            echo["echo_canceller"] = echo_canceller
         score = evaluate_echo_audio(decoded, labels, vad=vad, options=options,
                                     model_path=model_path, turn_detector=turn_detector,
                                     eot_model=eot_model, **echo)
