@@ -37,7 +37,7 @@ def test_run_with_the_playout_interrupts_only_for_the_user(capsys):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("rate", "same rate"),
+    ("rate", "11025"),
     ("long", "longer than"),
     ("missing", "no such audio file"),
 ])
@@ -45,12 +45,27 @@ def test_run_refuses_a_bad_playout_in_one_line(tmp_path: Path, capsys, bad, mess
     far, rate = sf.read(f"{NAME}.playout.wav", dtype="int16")
     path = tmp_path / "far.wav"
     if bad == "rate":
-        sf.write(path, far[::2], rate // 2)
+        sf.write(path, far[: far.shape[0] * 11025 // rate], 11025)
     elif bad == "long":
         sf.write(path, np.concatenate([far, far]), rate)
     assert main(["run", f"{NAME}.mic.wav", "--playout", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err.lower()
+
+
+def test_run_with_a_playout_at_another_rate(tmp_path: Path, capsys):
+    from scipy.signal import resample_poly
+
+    far, rate = sf.read(f"{NAME}.playout.wav", dtype="float32")
+    path = tmp_path / "far48.wav"
+    sf.write(path, resample_poly(far, 3, 1), rate * 3)  # a 48 kHz TTS, a 16 kHz microphone
+    labels = json.loads(Path(f"{NAME}.json").read_text())
+    assert main(["run", f"{NAME}.mic.wav", "--scenario", f"{NAME}.json", "--json",
+                 "--playout", str(path)]) == 0
+    got = _interruptions(capsys.readouterr().out)
+    onsets = [b["t_s"] for b in labels["barge_ins"]]
+    assert len(got) == len(onsets) and all(0 < t - o < 1.5 for t, o in zip(got, onsets,
+                                                                          strict=True))
 
 
 @pytest.mark.parametrize("flags, hits, false", [

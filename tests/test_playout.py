@@ -176,11 +176,11 @@ def test_playout_far_ahead_of_the_microphone_is_refused():
     assert _snapshot(engine) == before
 
 
-def test_replay_refuses_a_playout_at_another_rate_or_longer_than_the_mic():
+def test_replay_refuses_a_playout_at_an_unsupported_rate_or_longer_than_the_mic():
     mic, far, labels = load("dev_04_echo_e2u_m06")
     audio = AudioFile("mic", mic[:, None], 16000)
-    with pytest.raises(ValueError, match="same rate"):
-        replay_audio(audio, playout=AudioFile("far", far[::2, None], 8000))
+    with pytest.raises(ValueError, match="11025"):
+        replay_audio(audio, playout=AudioFile("far", far[::2, None], 11025))
     with pytest.raises(ValueError, match="longer than"):
         replay_audio(audio, playout=AudioFile("far", np.concatenate([far, far])[:, None], 16000))
 
@@ -247,3 +247,28 @@ def test_echo_metrics_are_logged_in_one_line(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "Echo metrics: canceller=native erle=12.3dB delay=50ms converged=True",
         "Echo metrics: canceller=aec3 erle=n/a delay=n/a converged=False"]
+
+
+def test_playout_at_its_own_rate_is_resampled_and_a_change_of_rate_refused():
+    from scipy.signal import resample_poly
+
+    mic, far, labels = load("dev_08_barge_bc_e2u_0")
+    far24 = np.round(resample_poly(far.astype(np.float64), 3, 2)).astype(np.int16)
+    engine = TurnEngine(16000)
+    from turnengine.scenario import ScenarioPlayer
+
+    ScenarioPlayer(engine, Scenario.from_dict(labels["scenario"], "scenario"))
+    events = []
+    for i in range(0, mic.shape[0], 320):  # 20 ms of each: 320 mic, 480 playout samples
+        engine.push_playout(far24[i * 3 // 2:(i + 320) * 3 // 2], sample_rate=24000)
+        events += engine.push_audio(mic[i:i + 320])
+    got = interruptions(events)
+    onsets = [b["t_s"] for b in labels["barge_ins"]]
+    assert len(got) == len(onsets) and all(0 < t - o < 1.5 for t, o in zip(got, onsets,
+                                                                          strict=True))
+    before = _snapshot(engine)
+    with pytest.raises(ValueError, match="24000 Hz"):
+        engine.push_playout(np.zeros(320, np.int16))  # the engine's 16 kHz now
+    with pytest.raises(ValueError):
+        engine.push_playout(np.zeros(320, np.int16), sample_rate=22050)
+    assert _snapshot(engine) == before

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from .audio import AudioFile, AudioInfo, audio_blocks, inspect_audio, read_audio
+from .audio import (
+    AudioFile,
+    AudioInfo,
+    audio_blocks,
+    check_sample_rate,
+    inspect_audio,
+    read_audio,
+)
 from .echo import DEFAULT_ECHO_CANCELLER
 from .engine import TurnEngine
 from .events import Event
@@ -135,8 +142,8 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
         Keep every window (``engine.window_log()``) and, with a playout, the echo-reduced
         signal (``engine.echo_audio()``): what ``turnengine plot`` draws.
     playout : AudioFile or AudioInfo, optional
-        What the agent played, same clock (sample 0 of both at one instant) and rate, no longer
-        than ``audio``: pushed with ``engine.push_playout`` before each microphone chunk.
+        What the agent played, same clock (sample 0 of both at one instant), any engine rate,
+        no longer than ``audio``: pushed before each microphone chunk (``push_playout``).
     echo_canceller : str
         The backend the playout goes through (``TurnEngine(echo_canceller=...)``).
 
@@ -144,7 +151,7 @@ def replay_audio(audio: AudioFile | AudioInfo, *, vad: str = "silero",
     ------
     ValueError
         Unsupported rate, bad options, ``chunk_ms <= 0``, ``tail_s < 0``, scenario times past
-        the audio plus :data:`SCENARIO_TAIL_S`; a playout at another rate or too long.
+        the audio plus :data:`SCENARIO_TAIL_S`; a playout at a rate not taken, or too long.
     """
     engine = _start_engine(audio, scenario, options, (chunk_ms, playout), vad=vad,
                            model_path=model_path, stt_gate=stt_gate, turn_detector=turn_detector,
@@ -216,12 +223,11 @@ def check_scenario_times(scenario: Scenario | None, duration_s: float) -> float:
 
 
 def check_playout(audio: AudioFile | AudioInfo, playout: AudioFile | AudioInfo | None) -> None:
-    """Raise ValueError unless ``playout`` (if any) suits ``audio``: same rate, not longer."""
+    """Raise ValueError unless ``playout`` (if any) suits ``audio``: a rate the engine takes
+    (it may differ from the microphone's), not longer."""
     if playout is None:
         return
-    if playout.sample_rate != audio.sample_rate:
-        raise ValueError(f"the playout is at {playout.sample_rate} Hz but the microphone audio "
-                         f"at {audio.sample_rate} Hz; give both at the same rate")
+    check_sample_rate(playout.sample_rate)
     if playout.duration > audio.duration + 1e-9:
         raise ValueError(f"the playout ({playout.duration:.3f} s) is longer than the "
                          f"microphone audio ({audio.duration:.3f} s); both must start at the "
@@ -238,7 +244,7 @@ def _push_audio(engine: TurnEngine, audio: AudioFile | AudioInfo, tail_s: float,
     chunk = max(1, int(round(audio.sample_rate * chunk_ms / 1000.0)))
     read = [0]
     signal = itertools.chain(_blocks(audio, chunk, read), _silence(audio, tail_s, chunk))
-    played = None if playout is None else _rechunk(_blocks(playout, chunk, [0]), chunk)
+    played = None if playout is None else _PlayoutFeed(playout, audio.sample_rate, chunk)
     events = _push_chunks(engine, _rechunk(signal, chunk), audio.sample_rate, realtime, on_events,
                           played)
     if isinstance(audio, AudioInfo) and read[0] != audio.frames:
@@ -286,19 +292,48 @@ def _rechunk(blocks: Iterable[np.ndarray], chunk: int) -> Iterator[np.ndarray]:
         yield np.ascontiguousarray(carry)
 
 
+class _PlayoutFeed:
+    """The playout in the pieces that cover the same instants as the microphone pushed so far
+    (its own rate: the piece ends at sample ``mic_samples * playout_rate // mic_rate``)."""
+
+    def __init__(self, playout: AudioFile | AudioInfo, mic_rate: int, chunk: int) -> None:
+        self.rate = playout.sample_rate
+        self._mic_rate = mic_rate
+        self._blocks = _blocks(playout, chunk, [0])
+        self._buf = np.zeros((0,) + _blocks_shape(playout), np.float32)
+        self._given = 0
+
+    def upto(self, mic_samples: int) -> np.ndarray | None:
+        """The playout samples up to the instant of microphone sample ``mic_samples``."""
+        want = mic_samples * self.rate // self._mic_rate - self._given
+        while self._buf.shape[0] < want:
+            block = next(self._blocks, None)
+            if block is None:
+                break
+            self._buf = block if not self._buf.shape[0] else np.concatenate([self._buf, block])
+        piece, self._buf = self._buf[:want], self._buf[want:]
+        self._given += piece.shape[0]
+        return np.ascontiguousarray(piece) if piece.shape[0] else None
+
+
+def _blocks_shape(audio: AudioFile | AudioInfo) -> tuple[int, ...]:
+    channels = audio.samples.shape[1] if isinstance(audio, AudioFile) else audio.channels
+    return () if channels == 1 else (channels,)
+
+
 def _push_chunks(engine: TurnEngine, signal: Iterable[np.ndarray], sample_rate: int,
                  realtime: bool, on_events: Callable[[list[Event]], Any] | None,
-                 played: Iterator[np.ndarray] | None = None) -> list[Event]:
-    """Push each piece of ``signal`` (paced at real time if asked), after the next piece of
-    ``played`` (the playout) while it lasts."""
+                 played: _PlayoutFeed | None = None) -> list[Event]:
+    """Push each piece of ``signal`` (paced at real time if asked), after the playout of the
+    same instants while it lasts."""
     events: list[Event] = []
     wall0 = time.perf_counter()
     pushed = 0
     for piece in signal:
         if played is not None:
-            far = next(played, None)
+            far = played.upto(pushed + piece.shape[0])
             if far is not None:
-                engine.push_playout(far)
+                engine.push_playout(far, sample_rate=played.rate)
         events += _delivered(engine.push_audio(piece), on_events)
         pushed += piece.shape[0]
         if realtime:

@@ -37,7 +37,7 @@ class EchoStage:
     canceller : EchoCanceller
         At the engine's model rate.
     sample_rate : int
-        Rate of the pushed playout (the engine's ``sample_rate``).
+        Rate of the pushed playout (the engine's ``sample_rate`` unless given).
     mic_received : int
         Microphone samples (model rate) received before the stage was built.
     """
@@ -46,6 +46,7 @@ class EchoStage:
         self.canceller = canceller
         self.frame = canceller.frame_size
         self.model_rate = canceller.sample_rate_hz
+        self.playout_rate = int(sample_rate)
         self._intake = _kernels.load("pcm").Intake(sample_rate)
         self.max_lead = int(MAX_PLAYOUT_LEAD_S * self.model_rate)
         # far[far_head:far_head + far_len] is the playout from sample far_start on

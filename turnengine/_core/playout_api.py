@@ -1,5 +1,9 @@
 """:meth:`push_playout`: the agent's own audio as the echo reference, mixed into
-:class:`~turnengine.TurnEngine` (the stage itself: :mod:`turnengine._core.playout`)."""
+:class:`~turnengine.TurnEngine` (the stage itself: :mod:`turnengine._core.playout`).
+
+The agent's audio is the one signal a voice agent always has and the frameworks do not use:
+LiveKit's answer to echo is ``aec_warmup_duration`` (no interruptions for the first seconds),
+Pipecat's is to leave it to the client (docs/echo.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..audio import as_frames
+from ..audio import as_frames, check_sample_rate
 from .playout import EchoStage, load_echo_canceller
 from .threads import locked
 
@@ -49,7 +53,8 @@ class PlayoutAPI:
         return None if self._pipe.echo is None else self._pipe.echo.canceller.name
 
     @locked
-    def push_playout(self, chunk: bytes | bytearray | memoryview | np.ndarray) -> None:
+    def push_playout(self, chunk: bytes | bytearray | memoryview | np.ndarray,
+                     sample_rate: int | None = None) -> None:
         """Give the engine the audio the agent is playing: its echo is removed from the
         microphone before the VAD, so the agent's own voice does not interrupt it.
 
@@ -65,27 +70,26 @@ class PlayoutAPI:
         ----------
         chunk : bytes, bytearray, memoryview or numpy.ndarray
             As :meth:`push_audio`: mono int16 little-endian bytes, or an int16/float32 array
-            of shape ``(n_samples,)`` or ``(n_samples, n_channels)``, at ``sample_rate``.
+            of shape ``(n_samples,)`` or ``(n_samples, n_channels)``.
+        sample_rate : int, optional
+            Its rate, one :meth:`push_audio` takes (8-48 kHz; a TTS at 24 kHz, say); default
+            the engine's ``sample_rate``.  Every playout chunk of a call has the same rate.
 
         Raises
         ------
         TypeError, ValueError
-            A chunk :meth:`push_audio` would refuse; playout more than 2 s ahead of the
-            microphone audio received; a closed engine.  Nothing changes.
+            A chunk :meth:`push_audio` would refuse; an unsupported rate, or another rate than
+            the call's earlier playout; playout more than 2 s ahead of the microphone audio
+            received; a closed engine.  Nothing changes.
         RuntimeError
             The engine is a stream of a :class:`~turnengine.TurnEngineGroup` (the group pushes
             every stream's audio at once and has no echo path).
         ImportError
             The backend's package is missing (``aec3``: ``pip install turnengine[aec3]``).
-
-        Notes
-        -----
-        The agent's audio is the one signal a voice agent always has and the frameworks do not
-        use: LiveKit's answer to echo is ``aec_warmup_duration`` (no interruptions in the first
-        seconds of the agent's speech), Pipecat's is to leave it to the client.
         """
         self._check_open()
         frames = as_frames(chunk)
+        rate = self.sample_rate if sample_rate is None else check_sample_rate(sample_rate)
         pipe = self._pipe
         if pipe.grouped:
             raise RuntimeError("push_playout is not available on a TurnEngineGroup stream: the "
@@ -94,7 +98,7 @@ class PlayoutAPI:
         stage = pipe.echo
         if stage is None:
             canceller = load_echo_canceller(self._echo_name, pipe.model_rate)
-            stage = EchoStage(canceller, self.sample_rate, pipe.mic_samples)
+            stage = EchoStage(canceller, rate, pipe.mic_samples)
             stage.push_playout(frames)  # (raises before anything is kept)
             if self._keep_echo_audio:
                 stage.recorded = []
@@ -103,6 +107,9 @@ class PlayoutAPI:
             self._vad_report.echo_sample = pipe.mic_sample
             pipe.timers.set_aec_warmup(capped_warmup(self.options, pipe))
             return
+        if rate != stage.playout_rate:
+            raise ValueError(f"playout at {rate} Hz, but this call's playout so far was at "
+                             f"{stage.playout_rate} Hz; push every playout chunk at one rate")
         stage.push_playout(frames)
 
     def keep_echo_audio(self) -> None:
