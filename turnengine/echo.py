@@ -27,6 +27,10 @@ import abc
 
 import numpy as np
 
+#: Playout frames quieter than this mean power (float samples) count as "agent silent": the
+#: native kernel's own threshold, shared by every backend.
+from ._kernels.echo_spec import FAR_ACTIVE_POWER as FAR_ACTIVE_POWER
+
 ECHO_CANCELLERS: tuple[str, ...] = ("native", "aec3")
 DEFAULT_ECHO_CANCELLER = "native"
 
@@ -79,9 +83,6 @@ class EchoCanceller(abc.ABC):
         """Free native resources (idempotent)."""
 
 
-#: Playout frames quieter than this mean power (float samples) count as "agent silent" (the
-#: native kernel's own threshold, echo_spec.FAR_ACTIVE_POWER).
-FAR_ACTIVE_POWER = 1e-7
 
 
 #: Seconds of active playout after which the native canceller counts as converged at 16 kHz
@@ -103,7 +104,6 @@ class NativeCanceller(EchoCanceller):
     """
 
     name = "native"
-    convergence_s = NATIVE_CONVERGENCE_S
 
     def __init__(self, sample_rate: int, reference: bool | None = None) -> None:
         from . import _kernels

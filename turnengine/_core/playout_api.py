@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..audio import as_frames, check_sample_rate
+from ..options import seconds_to_samples
 from .playout import EchoStage, load_echo_canceller
 from .threads import locked
 
@@ -24,13 +25,12 @@ if TYPE_CHECKING:
 def capped_warmup(o: TurnEngineOptions, pipe: Pipeline) -> int:
     """The AEC warm-up (model-rate samples, -1 off) the timers use: ``aec_warmup_duration``,
     cut to the canceller's convergence time once a playout reference is given."""
-    rate = pipe.model_rate
     warm = o.aec_warmup_duration
     if warm is None:
         return -1
     if pipe.echo is not None:
         warm = min(warm, pipe.echo.canceller.convergence_s)
-    return int(round(warm * rate))
+    return seconds_to_samples(warm, pipe.model_rate)
 
 
 class PlayoutAPI:

@@ -186,9 +186,9 @@ class EchoCanceller:
             o = self._block(d, x)
             out[s:s + BLOCK] = o
             delays[i] = self.delay_samples
+            o32 = o.astype(np.float32).astype(np.float64)  # what the caller gets
             stats[i, 0] = float(d @ d)
-            stats[i, 1] = float(o.astype(np.float32).astype(np.float64) @
-                                o.astype(np.float32).astype(np.float64))
+            stats[i, 1] = float(o32 @ o32)
             stats[i, 2] = 1.0 if float(x @ x) > BLOCK * FAR_ACTIVE_POWER else 0.0
         return n
 

@@ -96,8 +96,9 @@ def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | Non
     result = replay_audio(audio, vad=vad, options=options, model_path=model_path,
                           scenario=scenario, turn_detector=turn_detector, keep_window_log=True,
                           playout=far)
-    subtitle = _subtitle(vad, turn_detector, scenario_name if scenario is not None else None,
-                         scenario is not None, options_text(result.engine.options), playout)
+    subtitle = _subtitle(vad, turn_detector,
+                         None if scenario is None else scenario_name or "yes",
+                         options_text(result.engine.options), playout)
     tl = build_timeline(result, labels=label_data, subtitle=subtitle, playout=far)
     fig, artists = draw_timeline(tl)
     written: Path | None = None
@@ -107,14 +108,13 @@ def plot_file(path: str | os.PathLike[str], *, out: str | os.PathLike[str] | Non
     return PlotResult(tl, fig, artists, written, result, notes)
 
 
-def _subtitle(vad: str, turn_detector: str | None, scenario_name: str | None,
-              has_scenario: bool, options: str,
+def _subtitle(vad: str, turn_detector: str | None, scenario: str | None, options: str,
               playout: str | os.PathLike[str] | None) -> str:
     parts = [f"vad={vad}"]
     if turn_detector is not None:
         parts.append(f"turn_detector={turn_detector}")
-    if has_scenario:
-        parts.append(f"scenario={scenario_name or 'yes'}")
+    if scenario is not None:
+        parts.append(f"scenario={scenario}")
     parts.append(options)
     if playout is not None:
         parts.append(f"playout={Path(playout).name}")
